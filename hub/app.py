@@ -1,0 +1,53 @@
+"""Composition root: create_app(settings) builds the Starlette application."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from hub.config import Settings
+from hub.db import create_engine, create_sessionmaker
+from hub.graphql import HubGraphQL, create_schema
+from hub.logs import configure_logging
+from hub.request_id import RequestIdMiddleware
+
+
+def create_app(
+    settings: Settings, *, sessionmaker: async_sessionmaker[AsyncSession] | None = None
+) -> Starlette:
+    """The hub. Tests pass their own sessionmaker; otherwise one is made from settings."""
+    engine = None
+    if sessionmaker is None:
+        engine = create_engine(settings)
+        sessionmaker = create_sessionmaker(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        yield
+        if engine is not None:
+            await engine.dispose()
+
+    graphql = HubGraphQL(create_schema(), settings=settings, sessionmaker=sessionmaker)
+
+    async def home(_request: Request) -> Response:
+        return RedirectResponse("/graphql")
+
+    async def healthz(_request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        debug=False,
+        routes=[
+            Route("/", home),
+            Route("/healthz", healthz),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        middleware=[Middleware(RequestIdMiddleware)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,140 @@
+"""Domain vocabularies shared by the data layer and the GraphQL schema.
+
+Plain `enum.Enum` classes: the ORM stores their names, `schema/enums.py` exposes
+them as GraphQL enums. Chinese terms follow ../shared/domain.md.
+"""
+
+from enum import Enum
+
+
+class Grade(Enum):
+    """Credit grade colour (环保信用等级)."""
+
+    GREEN = "GREEN"  # 绿 / 环保诚信
+    BLUE = "BLUE"  # 蓝 / 环保良好
+    YELLOW = "YELLOW"  # 黄 / 环保警示
+    RED = "RED"  # 红 / 环保不良
+    BLACK = "BLACK"  # 黑 (Jiangsu only)
+
+
+class Scheme(Enum):
+    """Rating scheme the grade was decided under."""
+
+    JS_ANNUAL_100 = "JS_ANNUAL_100"
+    JS_DYNAMIC_12 = "JS_DYNAMIC_12"
+    NATIONAL_2013 = "NATIONAL_2013"
+
+
+class RatingStatus(Enum):
+    """Lifecycle state of one grade decision."""
+
+    DRAFT = "DRAFT"
+    PRELIMINARY = "PRELIMINARY"
+    IN_PUBLIC_NOTICE = "IN_PUBLIC_NOTICE"
+    FINAL = "FINAL"
+    REPAIRED = "REPAIRED"
+    REVOKED = "REVOKED"
+
+
+class SupervisionCategory(Enum):
+    """Key-monitoring list an enterprise is on (重点监控类别)."""
+
+    NATIONAL_KEY = "NATIONAL_KEY"  # 国家重点监控
+    PROVINCIAL_KEY = "PROVINCIAL_KEY"  # 省重点监控
+    CITY_KEY = "CITY_KEY"  # 市重点监控
+    OTHER = "OTHER"
+
+
+class EnterpriseStatus(Enum):
+    """Operating status (经营状态)."""
+
+    OPERATING = "OPERATING"
+    SUSPENDED = "SUSPENDED"
+    CLOSED = "CLOSED"
+
+
+class PenaltyCategory(Enum):
+    """处罚类别, Administrative Penalty Law (2021) art. 9."""
+
+    WARNING = "WARNING"  # 警告
+    CIRCULATED_CRITICISM = "CIRCULATED_CRITICISM"  # 通报批评
+    FINE = "FINE"  # 罚款
+    CONFISCATION_OF_ILLEGAL_GAINS = "CONFISCATION_OF_ILLEGAL_GAINS"  # 没收违法所得
+    CONFISCATION_OF_ILLEGAL_PROPERTY = "CONFISCATION_OF_ILLEGAL_PROPERTY"  # 没收非法财物
+    LICENCE_SUSPENSION = "LICENCE_SUSPENSION"  # 暂扣许可证件
+    QUALIFICATION_DOWNGRADE = "QUALIFICATION_DOWNGRADE"  # 降低资质等级
+    LICENCE_REVOCATION = "LICENCE_REVOCATION"  # 吊销许可证件
+    RESTRICTED_OPERATIONS = "RESTRICTED_OPERATIONS"  # 限制开展生产经营活动
+    ORDERED_SUSPENSION = "ORDERED_SUSPENSION"  # 责令停产停业
+    ORDERED_CLOSURE = "ORDERED_CLOSURE"  # 责令关闭
+    EMPLOYMENT_RESTRICTION = "EMPLOYMENT_RESTRICTION"  # 限制从业
+    ADMINISTRATIVE_DETENTION = "ADMINISTRATIVE_DETENTION"  # 行政拘留
+    OTHER = "OTHER"  # 其他
+
+
+PENALTY_CATEGORY_ZH: dict[PenaltyCategory, str] = {
+    PenaltyCategory.WARNING: "警告",
+    PenaltyCategory.CIRCULATED_CRITICISM: "通报批评",
+    PenaltyCategory.FINE: "罚款",
+    PenaltyCategory.CONFISCATION_OF_ILLEGAL_GAINS: "没收违法所得",
+    PenaltyCategory.CONFISCATION_OF_ILLEGAL_PROPERTY: "没收非法财物",
+    PenaltyCategory.LICENCE_SUSPENSION: "暂扣许可证件",
+    PenaltyCategory.QUALIFICATION_DOWNGRADE: "降低资质等级",
+    PenaltyCategory.LICENCE_REVOCATION: "吊销许可证件",
+    PenaltyCategory.RESTRICTED_OPERATIONS: "限制开展生产经营活动",
+    PenaltyCategory.ORDERED_SUSPENSION: "责令停产停业",
+    PenaltyCategory.ORDERED_CLOSURE: "责令关闭",
+    PenaltyCategory.EMPLOYMENT_RESTRICTION: "限制从业",
+    PenaltyCategory.ADMINISTRATIVE_DETENTION: "行政拘留",
+    PenaltyCategory.OTHER: "其他",
+}
+
+
+class PenaltyStatus(Enum):
+    """State of a penalty decision (当前状态)."""
+
+    EFFECTIVE = "EFFECTIVE"
+    CHANGED = "CHANGED"
+    REVOKED = "REVOKED"
+
+
+class RiskLevel(Enum):
+    """HJ 941-2018 emergency-risk level (环境风险等级)."""
+
+    GENERAL = "GENERAL"  # 一般
+    LARGER = "LARGER"  # 较大
+    MAJOR = "MAJOR"  # 重大
+
+
+class QClass(Enum):
+    """HJ 941 Q class: ratio of risk substance to its critical quantity."""
+
+    Q0 = "Q0"
+    Q1 = "Q1"
+    Q2 = "Q2"
+    Q3 = "Q3"
+
+
+class MClass(Enum):
+    """HJ 941 M class: production process and risk-control level."""
+
+    M1 = "M1"
+    M2 = "M2"
+    M3 = "M3"
+    M4 = "M4"
+
+
+class EClass(Enum):
+    """HJ 941 E class: sensitivity of the receiving environment."""
+
+    E1 = "E1"
+    E2 = "E2"
+    E3 = "E3"
+
+
+class PolicyStatus(Enum):
+    """Pollution-liability insurance policy status (有效/过期/退保)."""
+
+    ACTIVE = "ACTIVE"
+    EXPIRED = "EXPIRED"
+    SURRENDERED = "SURRENDERED"

@@ -1,0 +1,169 @@
+"""The /graphql endpoint: context per request, one session, one error format.
+
+Errors follow the community convention: `extensions.code` is one of the usual
+codes and `extensions.reason` the precise cause. Unexpected errors are masked
+(no trace, no SQL) and logged with the request id they carry.
+"""
+
+import logging
+from typing import Any
+
+import orjson
+import strawberry
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+from strawberry.extensions import SchemaExtension
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionContext, ExecutionResult
+
+from hub.config import Settings
+from hub.db import is_unavailable
+from hub.request_id import request_id_of
+from resolvers.access import Caller
+from resolvers.context import Context
+from resolvers.errors import HubError
+from schema.build import build_schema
+
+log = logging.getLogger("hub.graphql")
+
+RETRY_AFTER_SECONDS = "5"
+
+
+class QuietSchema(strawberry.Schema):
+    """Errors are logged once, by HubGraphQL.format_error, not by strawberry."""
+
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        return None
+
+
+class CloseSession(SchemaExtension):
+    """Ends the request's database session once the operation is done."""
+
+    async def on_operation(self) -> Any:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            try:
+                await context.db.close()
+            except Exception:  # the database may be gone; the answer says so already
+                log.warning("closing the session failed", exc_info=True)
+
+
+def create_schema() -> strawberry.Schema:
+    return build_schema(extensions=[CloseSession], schema_class=QuietSchema)
+
+
+class HubGraphQL(GraphQL[Context, None]):
+    def __init__(
+        self,
+        schema: strawberry.Schema,
+        *,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+    ) -> None:
+        super().__init__(
+            schema,
+            graphql_ide="graphiql" if settings.graphiql else None,
+            allow_queries_via_get=False,
+        )
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Strawberry answers transport errors in plain text; clients expect JSON.
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope, receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as e:
+            response = error_response(e.status_code, e.detail, "BAD_REQUEST")
+        await response(scope, receive, send)
+
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
+        assert isinstance(request, Request) and isinstance(response, Response)
+        context = Context(
+            request=request,
+            response=response,
+            db=self.sessionmaker(),
+            settings=self.settings,
+            caller=Caller.public(),
+            request_id=request_id_of(request.scope),
+            now=self.settings.clock(),
+        )
+        request.state.context = context
+        return context
+
+    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+        return orjson.dumps(data)
+
+    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+        context: Context = request.state.context
+        errors = result.errors or []
+        if any(e.original_error is not None and is_unavailable(e.original_error) for e in errors):
+            log.error("database unavailable", extra={"request_id": context.request_id})
+            context.response.status_code = 503
+            context.response.headers["Retry-After"] = RETRY_AFTER_SECONDS
+            return {
+                "errors": [
+                    {
+                        "message": "The database is unavailable; retry later.",
+                        "extensions": {
+                            "code": "SERVICE_UNAVAILABLE",
+                            "reason": "DATABASE_UNAVAILABLE",
+                            "requestId": context.request_id,
+                        },
+                    }
+                ]
+            }
+        body: GraphQLHTTPResponse = {"data": result.data}
+        if errors:
+            body["errors"] = [format_error(e, context.request_id) for e in errors]
+            if result.data is None and all(e.path is None for e in errors):
+                # Parse and validation failures: nothing ran, so no data key.
+                del body["data"]
+        if result.extensions:
+            body["extensions"] = result.extensions
+        return body
+
+
+def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
+    """Render one error with a community code; mask and log the unexpected."""
+    formatted: dict[str, Any] = dict(error.formatted)
+    original = error.original_error
+    if isinstance(original, HubError):
+        formatted["message"] = original.message
+        formatted["extensions"] = original.extensions
+    elif original is None or isinstance(original, GraphQLError):
+        formatted["extensions"] = {"code": _client_error_code(error.message), **(error.extensions or {})}
+    else:
+        log.error(
+            "unexpected error in %s",
+            ".".join(map(str, error.path or [])),
+            exc_info=original,
+            extra={"request_id": request_id},
+        )
+        formatted["message"] = f"Internal server error (request {request_id})."
+        formatted["extensions"] = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+    return formatted
+
+
+def _client_error_code(message: str) -> str:
+    if message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def error_response(status: int, message: str, code: str) -> JSONResponse:
+    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status)

@@ -1,0 +1,237 @@
+"""ORM models: the enterprise register and the four shared datasets.
+
+Every fact that changes over time carries its validity (valid_from/valid_to,
+assessed_on, policy periods) so the hub can answer "as of" a date.
+"""
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum as PyEnum
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from hub.coltypes import Money, ScaledDecimal, UTCDateTime
+from hub.enums import (
+    EClass,
+    EnterpriseStatus,
+    Grade,
+    MClass,
+    PenaltyStatus,
+    PolicyStatus,
+    QClass,
+    RatingStatus,
+    RiskLevel,
+    Scheme,
+    SupervisionCategory,
+)
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def enum_column(enum: type[PyEnum], column: str) -> Enum:
+    """Store enum names as VARCHAR with a CHECK, identical on both databases.
+
+    The CHECK is named after the column: one table may hold the same enum twice.
+    """
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=True,
+        length=40,
+        validate_strings=True,
+        name=column,
+    )
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class District(Base):
+    """GB/T 2260 division; abolished codes keep their validity and successor."""
+
+    __tablename__ = "district"
+
+    code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    name_en: Mapped[str] = mapped_column(String(80))
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    successor_code: Mapped[str | None] = mapped_column(String(6))
+
+    def __repr__(self) -> str:
+        return f"District({self.code!r}, {self.name!r})"
+
+
+class Enterprise(Base):
+    """A supervised enterprise; the credit code is the business key."""
+
+    __tablename__ = "enterprise"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    district_code: Mapped[str] = mapped_column(ForeignKey("district.code"), index=True)
+    address: Mapped[str] = mapped_column(String(300))
+    industry_code: Mapped[str] = mapped_column(String(5))
+    supervision_category: Mapped[SupervisionCategory] = mapped_column(
+        enum_column(SupervisionCategory, "supervision_category")
+    )
+    legal_representative: Mapped[str | None] = mapped_column(String(100))
+    status: Mapped[EnterpriseStatus] = mapped_column(enum_column(EnterpriseStatus, "status"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"Enterprise({self.code!r}, {self.name!r})"
+
+
+class CreditRating(Base):
+    """One grade decision; never overwritten (a change is a new row)."""
+
+    __tablename__ = "credit_rating"
+    __table_args__ = (
+        Index("ix_credit_rating_enterprise_scheme", "enterprise_id", "scheme"),
+        Index("ix_credit_rating_year_grade", "year", "grade"),
+        CheckConstraint(
+            "valid_to IS NULL OR valid_to >= valid_from", name="valid_period"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme, "scheme"))
+    year: Mapped[int | None] = mapped_column(Integer)
+    grade: Mapped[Grade] = mapped_column(enum_column(Grade, "grade"))
+    score: Mapped[Decimal | None] = mapped_column(ScaledDecimal(1))
+    status: Mapped[RatingStatus] = mapped_column(enum_column(RatingStatus, "status"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str] = mapped_column(String(100))
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+
+    def __repr__(self) -> str:
+        return f"CreditRating({self.enterprise_id}, {self.scheme.name}, {self.grade.name})"
+
+
+class PenaltyDecision(Base):
+    """Administrative penalty decision (行政处罚决定, 双公示 fields)."""
+
+    __tablename__ = "penalty_decision"
+    __table_args__ = (
+        UniqueConstraint(
+            "authority_code", "decision_number_key", name="uq_penalty_decision_number"
+        ),
+        Index("ix_penalty_decision_enterprise", "enterprise_id", "decision_date"),
+        CheckConstraint("fine_amount >= 0", name="fine_not_negative"),
+        CheckConstraint("confiscation_amount >= 0", name="confiscation_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    decision_number: Mapped[str] = mapped_column(String(100))
+    decision_number_key: Mapped[str] = mapped_column(String(100))
+    categories: Mapped[list[str]] = mapped_column(JSON)
+    violation_type: Mapped[str] = mapped_column(String(200))
+    facts: Mapped[str] = mapped_column(Text)
+    legal_basis: Mapped[str] = mapped_column(Text)
+    content: Mapped[str | None] = mapped_column(Text)
+    fine_amount: Mapped[Decimal] = mapped_column(Money())
+    confiscation_amount: Mapped[Decimal] = mapped_column(Money())
+    decision_date: Mapped[date] = mapped_column(Date)
+    authority_name: Mapped[str] = mapped_column(String(200))
+    authority_code: Mapped[str] = mapped_column(String(18))
+    publication_end_date: Mapped[date] = mapped_column(Date)
+    status: Mapped[PenaltyStatus] = mapped_column(enum_column(PenaltyStatus, "status"))
+
+    def __repr__(self) -> str:
+        return f"PenaltyDecision({self.decision_number!r})"
+
+
+class RiskAssessment(Base):
+    """HJ 941-2018 emergency-risk classification of one enterprise."""
+
+    __tablename__ = "risk_assessment"
+    __table_args__ = (
+        Index("ix_risk_assessment_enterprise", "enterprise_id", "assessed_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    overall_level: Mapped[RiskLevel] = mapped_column(enum_column(RiskLevel, "overall_level"))
+    air_level: Mapped[RiskLevel | None] = mapped_column(enum_column(RiskLevel, "air_level"))
+    air_q: Mapped[QClass | None] = mapped_column(enum_column(QClass, "air_q"))
+    air_m: Mapped[MClass | None] = mapped_column(enum_column(MClass, "air_m"))
+    air_e: Mapped[EClass | None] = mapped_column(enum_column(EClass, "air_e"))
+    water_level: Mapped[RiskLevel | None] = mapped_column(enum_column(RiskLevel, "water_level"))
+    water_q: Mapped[QClass | None] = mapped_column(enum_column(QClass, "water_q"))
+    water_m: Mapped[MClass | None] = mapped_column(enum_column(MClass, "water_m"))
+    water_e: Mapped[EClass | None] = mapped_column(enum_column(EClass, "water_e"))
+    level_string: Mapped[str] = mapped_column(String(200))
+    assessed_on: Mapped[date] = mapped_column(Date)
+    plan_filing_number: Mapped[str | None] = mapped_column(String(100))
+    plan_filed_on: Mapped[date | None] = mapped_column(Date)
+    filing_authority: Mapped[str | None] = mapped_column(String(200))
+
+    def __repr__(self) -> str:
+        return f"RiskAssessment({self.enterprise_id}, {self.overall_level.name})"
+
+
+class InsurancePolicy(Base):
+    """Environmental pollution liability insurance policy (环责险保单)."""
+
+    __tablename__ = "insurance_policy"
+    __table_args__ = (
+        UniqueConstraint("insurer_code", "policy_number", name="uq_insurance_policy"),
+        Index("ix_insurance_policy_enterprise", "enterprise_id", "start_date"),
+        CheckConstraint("end_date >= start_date", name="valid_period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    insurer_name: Mapped[str] = mapped_column(String(200))
+    insurer_code: Mapped[str] = mapped_column(String(18))
+    policy_number: Mapped[str] = mapped_column(String(100))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    cumulative_limit: Mapped[Decimal] = mapped_column(Money())
+    per_accident_limit: Mapped[Decimal] = mapped_column(Money())
+    premium: Mapped[Decimal] = mapped_column(Money())
+    status: Mapped[PolicyStatus] = mapped_column(enum_column(PolicyStatus, "status"))
+
+    def __repr__(self) -> str:
+        return f"InsurancePolicy({self.policy_number!r})"
+
+
+class CompulsoryInsurance(Base):
+    """The enterprise is on the compulsory-insurance list (应投保名单) for a year."""
+
+    __tablename__ = "compulsory_insurance"
+
+    enterprise_id: Mapped[int] = mapped_column(
+        ForeignKey("enterprise.id"), primary_key=True
+    )
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+    def __repr__(self) -> str:
+        return f"CompulsoryInsurance({self.enterprise_id}, {self.year})"

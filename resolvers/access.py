@@ -1,0 +1,79 @@
+"""Row rules: which rows a caller may see, applied in SQL.
+
+Every query for enterprise data goes through one of the `readable_*` helpers,
+so lists, counts, cursors and batch lookups cannot leak rows, and a hidden row
+is indistinguishable from a missing one.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import ColumnElement, Select, and_, or_, select, true
+
+from hub.enums import PenaltyStatus, RatingStatus
+from hub.models import CreditRating, District, Enterprise, PenaltyDecision
+
+# Statuses a grade may have once it has been published.
+PUBLISHED_RATING_STATUSES = (RatingStatus.FINAL, RatingStatus.REPAIRED)
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking, reduced to what the row rules need.
+
+    published_only: sees only published grades and penalties inside their
+        publication window (the public and external agencies).
+    districts: division codes the caller is confined to (a county bureau);
+        None means the whole city.
+    """
+
+    published_only: bool = True
+    districts: frozenset[str] | None = None
+
+    @classmethod
+    def public(cls) -> "Caller":
+        return cls(published_only=True, districts=None)
+
+
+def in_districts(column: ColumnElement[str], codes: frozenset[str]) -> ColumnElement[bool]:
+    """Match a division and the abolished codes merged into it (320202 -> 320213)."""
+    merged = select(District.code).where(District.successor_code.in_(codes))
+    return or_(column.in_(codes), column.in_(merged.scalar_subquery()))
+
+
+def enterprise_rule(caller: Caller) -> ColumnElement[bool]:
+    if caller.districts is None:
+        return true()
+    return in_districts(Enterprise.district_code, caller.districts)
+
+
+def readable_enterprises(stmt: Select[tuple[object, ...]], caller: Caller) -> Select[tuple[object, ...]]:
+    """Restrict a select over `enterprise` to the caller's jurisdiction."""
+    return stmt.where(enterprise_rule(caller))
+
+
+def rating_rule(caller: Caller) -> ColumnElement[bool]:
+    if caller.published_only:
+        return CreditRating.status.in_(PUBLISHED_RATING_STATUSES)
+    return true()
+
+
+def penalty_rule(caller: Caller, today: date) -> ColumnElement[bool]:
+    if caller.published_only:
+        return and_(
+            PenaltyDecision.status != PenaltyStatus.REVOKED,
+            PenaltyDecision.publication_end_date >= today,
+        )
+    return true()
+
+
+def readable_datasets(
+    stmt: Select[tuple[object, ...]], caller: Caller, *, rule: ColumnElement[bool], enterprise_id: ColumnElement[int]
+) -> Select[tuple[object, ...]]:
+    """Restrict a select over a dataset table by its own rule and its enterprise's."""
+    stmt = stmt.where(rule)
+    if caller.districts is None:
+        return stmt
+    return stmt.where(
+        enterprise_id.in_(select(Enterprise.id).where(enterprise_rule(caller)).scalar_subquery())
+    )

@@ -1,0 +1,133 @@
+"""Enterprise lookups: by credit code, by a batch of codes, and filtered lists."""
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Protocol
+
+from sqlalchemy import and_, exists, func, or_, select
+
+from hub.credit_code import CreditCodeError, parse_credit_code
+from hub.enums import Grade, Scheme, SupervisionCategory
+from hub.models import CreditRating, Enterprise
+from resolvers.access import in_districts, rating_rule
+from resolvers.context import Context
+from resolvers.errors import BadUserInput
+from resolvers.graph import Dataset, attach_datasets, enterprise_view, select_enterprises
+from resolvers.pagination import Page, PageRequest, make_page
+from resolvers.views import EnterpriseView
+
+CURSOR_KIND = "enterprise"
+
+
+class EnterpriseFilter(Protocol):
+    district: str | None
+    grade: Grade | None
+    scheme: Scheme | None
+    supervision_category: SupervisionCategory | None
+    name_contains: str | None
+    rating_year: int | None
+
+
+def require_credit_code(raw: str, *, field: str) -> str:
+    """The canonical credit code, or BAD_USER_INPUT / INVALID_CREDIT_CODE."""
+    try:
+        return parse_credit_code(raw)
+    except CreditCodeError as e:
+        raise BadUserInput(
+            f"{field}: {e.message}", reason="INVALID_CREDIT_CODE", field=field
+        ) from None
+
+
+def require_district(raw: str, *, field: str) -> str:
+    if len(raw) != 6 or not raw.isdigit():
+        raise BadUserInput(
+            f"{field} must be a 6-digit division code such as 320205, got {raw!r}",
+            reason="INVALID_DISTRICT_CODE",
+            field=field,
+        )
+    return raw
+
+
+async def get_enterprise(
+    ctx: Context, code: str, *, wanted: frozenset[Dataset]
+) -> EnterpriseView | None:
+    """The enterprise with this credit code, if the caller may see it."""
+    canonical = require_credit_code(code, field="code")
+    row = (await ctx.db.execute(select_enterprises(ctx).where(Enterprise.code == canonical))).first()
+    if row is None:
+        return None
+    view = enterprise_view(row)
+    await attach_datasets(ctx, [view], wanted)
+    return view
+
+
+async def get_enterprises_by_codes(
+    ctx: Context, codes: Sequence[str], *, wanted: frozenset[Dataset]
+) -> list[EnterpriseView | None]:
+    """Enterprises in input order, None where a code is unknown or hidden."""
+    limit = ctx.settings.max_batch_codes
+    if len(codes) > limit:
+        raise BadUserInput(
+            f"codes holds {len(codes)} credit codes; at most {limit} per request",
+            reason="TOO_MANY_CODES",
+            field="codes",
+            maxCodes=limit,
+        )
+    canonical = [require_credit_code(c, field=f"codes[{i}]") for i, c in enumerate(codes)]
+    if not canonical:
+        return []
+    rows = await ctx.db.execute(select_enterprises(ctx).where(Enterprise.code.in_(set(canonical))))
+    views = [enterprise_view(r) for r in rows]
+    await attach_datasets(ctx, views, wanted)
+    by_code = {v.code: v for v in views}
+    return [by_code.get(c) for c in canonical]
+
+
+def _rating_condition(ctx: Context, f: EnterpriseFilter) -> object | None:
+    """EXISTS over the caller-visible ratings matching grade/scheme/year."""
+    if f.grade is None and f.scheme is None and f.rating_year is None:
+        return None
+    conditions = [CreditRating.enterprise_id == Enterprise.id, rating_rule(ctx.caller)]
+    if f.grade is not None:
+        conditions.append(CreditRating.grade == f.grade)
+    if f.scheme is not None:
+        conditions.append(CreditRating.scheme == f.scheme)
+    if f.rating_year is not None:
+        conditions.append(CreditRating.year == f.rating_year)
+    else:
+        conditions += _in_force(ctx.today)
+    return exists().where(and_(*conditions))
+
+
+def _in_force(day: date) -> list[object]:
+    return [
+        CreditRating.valid_from <= day,
+        or_(CreditRating.valid_to.is_(None), CreditRating.valid_to >= day),
+    ]
+
+
+async def list_enterprises(
+    ctx: Context, f: EnterpriseFilter, page: PageRequest, *, wanted: frozenset[Dataset]
+) -> Page[EnterpriseView]:
+    """Enterprises matching the filter, in id order, one page at a time."""
+    stmt = select_enterprises(ctx)
+    if f.district is not None:
+        stmt = stmt.where(in_districts(Enterprise.district_code, frozenset({require_district(f.district, field="filter.district")})))
+    if f.supervision_category is not None:
+        stmt = stmt.where(Enterprise.supervision_category == f.supervision_category)
+    if f.name_contains:
+        pattern = "%" + f.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(Enterprise.name.like(pattern, escape="\\"))
+    rating_condition = _rating_condition(ctx, f)
+    if rating_condition is not None:
+        stmt = stmt.where(rating_condition)  # type: ignore[arg-type]
+    total = None
+    if page.want_total:
+        total = await ctx.db.scalar(select(func.count()).select_from(stmt.subquery()))
+    if page.after_id is not None:
+        stmt = stmt.where(Enterprise.id > page.after_id)
+    rows = (await ctx.db.execute(stmt.order_by(Enterprise.id).limit(page.first + 1))).all()
+    views = [enterprise_view(r) for r in rows]
+    result = make_page(CURSOR_KIND, views, [v.id for v in views], page, total)
+    await attach_datasets(ctx, result.items, wanted)
+    return result

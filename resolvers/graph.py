@@ -1,0 +1,193 @@
+"""Load the nested datasets of a whole selection: one SQL per dataset.
+
+Instead of a DataLoader per field (2-4x the CPU, see shared/peer/README.md),
+the schema tells which datasets the selection reaches and each is fetched once
+for every enterprise in the response, then served as plain attributes.
+"""
+
+from collections.abc import Sequence
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import Select, select
+
+from hub.enums import PenaltyCategory
+from hub.models import (
+    CompulsoryInsurance,
+    CreditRating,
+    District,
+    Enterprise,
+    InsurancePolicy,
+    PenaltyDecision,
+    RiskAssessment,
+)
+from resolvers.access import penalty_rule, rating_rule, readable_datasets, readable_enterprises
+from resolvers.context import Context
+from resolvers.views import (
+    DistrictView,
+    EnterpriseView,
+    PenaltyView,
+    PolicyView,
+    RatingView,
+    RiskView,
+    columns_for,
+)
+from sqlalchemy import true
+
+
+class Dataset(Enum):
+    """A dataset nested under Enterprise that a selection may reach."""
+
+    RATINGS = "ratings"
+    PENALTIES = "penalties"
+    RISKS = "risks"
+    POLICIES = "policies"
+    COMPULSORY = "compulsory"
+
+
+RATING_COLUMNS = columns_for(RatingView, CreditRating.__table__)  # type: ignore[arg-type]
+PENALTY_COLUMNS = columns_for(PenaltyView, PenaltyDecision.__table__)  # type: ignore[arg-type]
+RISK_COLUMNS = columns_for(RiskView, RiskAssessment.__table__)  # type: ignore[arg-type]
+POLICY_COLUMNS = columns_for(PolicyView, InsurancePolicy.__table__)  # type: ignore[arg-type]
+ENTERPRISE_COLUMNS = (
+    Enterprise.id,
+    Enterprise.code,
+    Enterprise.name,
+    District.code,
+    District.name,
+    District.name_en,
+    Enterprise.address,
+    Enterprise.industry_code,
+    Enterprise.supervision_category,
+    Enterprise.legal_representative,
+    Enterprise.status,
+)
+
+
+def select_enterprises(ctx: Context) -> Select[Any]:
+    """Enterprise rows with their district, restricted to what the caller sees."""
+    stmt = select(*ENTERPRISE_COLUMNS).join(District, District.code == Enterprise.district_code)
+    return readable_enterprises(stmt, ctx.caller)
+
+
+def enterprise_view(row: Sequence[Any]) -> EnterpriseView:
+    return EnterpriseView(
+        row[0],
+        row[1],
+        row[2],
+        DistrictView(row[3], row[4], row[5]),
+        row[6],
+        row[7],
+        row[8],
+        row[9],
+        row[10],
+    )
+
+
+def rating_view(row: Sequence[Any]) -> RatingView:
+    return RatingView(*row)
+
+
+def penalty_view(row: Sequence[Any]) -> PenaltyView:
+    view = PenaltyView(*row)
+    view.categories = [PenaltyCategory[c] for c in row[3]]
+    return view
+
+
+def risk_view(row: Sequence[Any]) -> RiskView:
+    return RiskView(*row)
+
+
+def policy_view(row: Sequence[Any]) -> PolicyView:
+    return PolicyView(*row)
+
+
+def select_ratings(ctx: Context) -> Select[Any]:
+    return readable_datasets(
+        select(*RATING_COLUMNS),
+        ctx.caller,
+        rule=rating_rule(ctx.caller),
+        enterprise_id=CreditRating.enterprise_id,
+    )
+
+
+def select_penalties(ctx: Context) -> Select[Any]:
+    return readable_datasets(
+        select(*PENALTY_COLUMNS),
+        ctx.caller,
+        rule=penalty_rule(ctx.caller, ctx.today),
+        enterprise_id=PenaltyDecision.enterprise_id,
+    )
+
+
+def select_risks(ctx: Context) -> Select[Any]:
+    return readable_datasets(
+        select(*RISK_COLUMNS), ctx.caller, rule=true(), enterprise_id=RiskAssessment.enterprise_id
+    )
+
+
+def select_policies(ctx: Context) -> Select[Any]:
+    return readable_datasets(
+        select(*POLICY_COLUMNS), ctx.caller, rule=true(), enterprise_id=InsurancePolicy.enterprise_id
+    )
+
+
+async def attach_datasets(
+    ctx: Context, enterprises: Sequence[EnterpriseView], wanted: frozenset[Dataset]
+) -> None:
+    """Fill the requested dataset lists of every enterprise, newest first."""
+    if not enterprises or not wanted:
+        return
+    by_id = {e.id: e for e in enterprises}
+    ids = list(by_id)
+    if Dataset.RATINGS in wanted:
+        stmt = select_ratings(ctx).where(CreditRating.enterprise_id.in_(ids))
+        for row in await ctx.db.execute(
+            stmt.order_by(CreditRating.valid_from.desc(), CreditRating.id.desc())
+        ):
+            rating = rating_view(row)
+            rating.enterprise = owner = by_id[rating.enterprise_id]
+            owner.ratings.append(rating)
+    if Dataset.PENALTIES in wanted:
+        stmt = select_penalties(ctx).where(PenaltyDecision.enterprise_id.in_(ids))
+        for row in await ctx.db.execute(
+            stmt.order_by(PenaltyDecision.decision_date.desc(), PenaltyDecision.id.desc())
+        ):
+            penalty = penalty_view(row)
+            penalty.enterprise = owner = by_id[penalty.enterprise_id]
+            owner.penalties.append(penalty)
+    if Dataset.RISKS in wanted:
+        stmt = select_risks(ctx).where(RiskAssessment.enterprise_id.in_(ids))
+        for row in await ctx.db.execute(
+            stmt.order_by(RiskAssessment.assessed_on.desc(), RiskAssessment.id.desc())
+        ):
+            risk = risk_view(row)
+            risk.enterprise = owner = by_id[risk.enterprise_id]
+            owner.risks.append(risk)
+    if Dataset.POLICIES in wanted:
+        stmt = select_policies(ctx).where(InsurancePolicy.enterprise_id.in_(ids))
+        for row in await ctx.db.execute(
+            stmt.order_by(InsurancePolicy.start_date.desc(), InsurancePolicy.id.desc())
+        ):
+            policy = policy_view(row)
+            by_id[policy.enterprise_id].policies.append(policy)
+    if Dataset.COMPULSORY in wanted:
+        stmt = (
+            select(CompulsoryInsurance.enterprise_id, CompulsoryInsurance.year)
+            .where(CompulsoryInsurance.enterprise_id.in_(ids))
+            .order_by(CompulsoryInsurance.year.desc())
+        )
+        for enterprise_id, year in await ctx.db.execute(stmt):
+            by_id[enterprise_id].compulsory_years.append(year)
+
+
+async def load_enterprises_by_ids(
+    ctx: Context, ids: Sequence[int], wanted: frozenset[Dataset]
+) -> dict[int, EnterpriseView]:
+    """Readable enterprises by id, with their datasets; hidden ids are absent."""
+    if not ids:
+        return {}
+    rows = await ctx.db.execute(select_enterprises(ctx).where(Enterprise.id.in_(set(ids))))
+    views = [enterprise_view(r) for r in rows]
+    await attach_datasets(ctx, views, wanted)
+    return {v.id: v for v in views}

@@ -1,0 +1,168 @@
+"""Plain read models handed to the schema layer.
+
+Built straight from SQL rows (no ORM identity map: loading thousands of nested
+rows as ORM objects costs several times more). The schema serves their
+attributes as plain fields; nested datasets are attached once per selection.
+"""
+
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Column, Table
+
+from hub.enums import (
+    EClass,
+    EnterpriseStatus,
+    Grade,
+    MClass,
+    PenaltyCategory,
+    PenaltyStatus,
+    PolicyStatus,
+    QClass,
+    RatingStatus,
+    RiskLevel,
+    Scheme,
+    SupervisionCategory,
+)
+
+
+@dataclass(slots=True)
+class DistrictView:
+    code: str
+    name: str
+    name_en: str
+
+
+@dataclass(slots=True)
+class RatingView:
+    id: int
+    enterprise_id: int
+    scheme: Scheme
+    year: int | None
+    grade: Grade
+    score: Decimal | None
+    status: RatingStatus
+    reason: str | None
+    decided_by: str
+    decided_at: datetime
+    valid_from: date
+    valid_to: date | None
+    enterprise: "EnterpriseView | None" = None
+
+
+@dataclass(slots=True)
+class PenaltyView:
+    id: int
+    enterprise_id: int
+    decision_number: str
+    categories: list[PenaltyCategory]
+    violation_type: str
+    facts: str
+    legal_basis: str
+    content: str | None
+    fine_amount: Decimal
+    confiscation_amount: Decimal
+    decision_date: date
+    authority_name: str
+    authority_code: str
+    publication_end_date: date
+    status: PenaltyStatus
+    enterprise: "EnterpriseView | None" = None
+
+
+@dataclass(slots=True)
+class MediumRiskView:
+    """Risk of one medium (air or water): level and its Q/M/E classes."""
+
+    level: RiskLevel
+    q: QClass | None
+    m: MClass | None
+    e: EClass | None
+
+
+@dataclass(slots=True)
+class RiskView:
+    id: int
+    enterprise_id: int
+    overall_level: RiskLevel
+    air_level: RiskLevel | None
+    air_q: QClass | None
+    air_m: MClass | None
+    air_e: EClass | None
+    water_level: RiskLevel | None
+    water_q: QClass | None
+    water_m: MClass | None
+    water_e: EClass | None
+    level_string: str
+    assessed_on: date
+    plan_filing_number: str | None
+    plan_filed_on: date | None
+    filing_authority: str | None
+    enterprise: "EnterpriseView | None" = None
+
+    @property
+    def air(self) -> MediumRiskView | None:
+        if self.air_level is None:
+            return None
+        return MediumRiskView(self.air_level, self.air_q, self.air_m, self.air_e)
+
+    @property
+    def water(self) -> MediumRiskView | None:
+        if self.water_level is None:
+            return None
+        return MediumRiskView(self.water_level, self.water_q, self.water_m, self.water_e)
+
+
+@dataclass(slots=True)
+class PolicyView:
+    id: int
+    enterprise_id: int
+    insurer_name: str
+    insurer_code: str
+    policy_number: str
+    start_date: date
+    end_date: date
+    cumulative_limit: Decimal
+    per_accident_limit: Decimal
+    premium: Decimal
+    status: PolicyStatus
+
+
+@dataclass(slots=True)
+class EnterpriseView:
+    id: int
+    code: str
+    name: str
+    district: DistrictView
+    address: str
+    industry: str
+    supervision_category: SupervisionCategory
+    legal_representative: str | None
+    status: EnterpriseStatus
+    # Attached by resolvers.graph for the datasets the selection asks for.
+    ratings: list[RatingView] = field(default_factory=list)
+    penalties: list[PenaltyView] = field(default_factory=list)
+    risks: list[RiskView] = field(default_factory=list)
+    policies: list[PolicyView] = field(default_factory=list)
+    compulsory_years: list[int] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class EnrollmentView:
+    """One enterprise's insurance position in one year."""
+
+    year: int
+    compulsory: bool
+    policies: list[PolicyView]
+    enterprise: EnterpriseView
+
+    @property
+    def insured(self) -> bool:
+        return bool(self.policies)
+
+
+def columns_for(view: type[Any], table: Table) -> list[Column[Any]]:
+    """The table columns matching the view's leading fields, in field order."""
+    return [table.c[f.name] for f in fields(view) if f.name in table.c]

@@ -1,0 +1,37 @@
+"""Assemble the schema from the per-domain query types."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import strawberry
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
+
+from schema.enterprise import EnterpriseQuery
+from schema.insurance import InsuranceQuery
+from schema.penalty import PenaltyQuery
+from schema.rating import RatingQuery
+from schema.risk import RiskQuery
+
+SDL_PATH = Path(__file__).with_name("schema.graphql")
+
+Query = merge_types(
+    "Query", (EnterpriseQuery, RatingQuery, PenaltyQuery, RiskQuery, InsuranceQuery)
+)
+
+
+def build_schema(
+    *,
+    extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
+    schema_class: type[strawberry.Schema] = strawberry.Schema,
+) -> strawberry.Schema:
+    return schema_class(
+        query=Query,
+        extensions=list(extensions),
+        config=StrawberryConfig(disable_field_suggestions=True),
+    )
+
+
+def print_sdl() -> str:
+    return build_schema().as_str() + "\n"

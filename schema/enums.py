@@ -1,0 +1,68 @@
+"""GraphQL enums, backed by the domain enums of hub.enums."""
+
+import strawberry
+
+from hub import enums
+
+Grade = strawberry.enum(
+    enums.Grade,
+    description=(
+        "Environmental credit grade (环保信用等级): GREEN 绿/环保诚信, BLUE 蓝/环保良好, "
+        "YELLOW 黄/环保警示, RED 红/环保不良, BLACK 黑 (Jiangsu schemes only)."
+    ),
+)
+Scheme = strawberry.enum(
+    enums.Scheme,
+    description=(
+        "Rating scheme (评价办法): JS_ANNUAL_100 Jiangsu annual 100-point standard, "
+        "JS_DYNAMIC_12 Jiangsu dynamic 12-point scoring (2019/2020), "
+        "NATIONAL_2013 national measures 环发〔2013〕150号 (four grades)."
+    ),
+)
+RatingStatus = strawberry.enum(
+    enums.RatingStatus,
+    description=(
+        "State of a grade decision: DRAFT 草稿, PRELIMINARY 初评, IN_PUBLIC_NOTICE 公示中, "
+        "FINAL 终评/发布, REPAIRED 已修复 (superseded by a repair), REVOKED 撤销."
+    ),
+)
+SupervisionCategory = strawberry.enum(
+    enums.SupervisionCategory,
+    description=(
+        "Key-monitoring category (重点监控类别): NATIONAL_KEY 国家重点监控, "
+        "PROVINCIAL_KEY 省重点监控, CITY_KEY 市重点监控, OTHER 其他."
+    ),
+)
+EnterpriseStatus = strawberry.enum(
+    enums.EnterpriseStatus,
+    description="Operating status (经营状态): OPERATING 在营, SUSPENDED 停产, CLOSED 关闭.",
+)
+PenaltyCategory = strawberry.enum(
+    enums.PenaltyCategory,
+    description=(
+        "Penalty category (处罚类别), Administrative Penalty Law art. 9: "
+        + ", ".join(f"{c.name} {zh}" for c, zh in enums.PENALTY_CATEGORY_ZH.items())
+        + "."
+    ),
+)
+PenaltyStatus = strawberry.enum(
+    enums.PenaltyStatus,
+    description="State of a penalty decision (当前状态): EFFECTIVE 有效, CHANGED 变更, REVOKED 撤销.",
+)
+RiskLevel = strawberry.enum(
+    enums.RiskLevel,
+    description="HJ 941-2018 environmental risk level: GENERAL 一般, LARGER 较大, MAJOR 重大.",
+)
+QClass = strawberry.enum(
+    enums.QClass, description="HJ 941 Q class: risk-substance quantity / critical quantity."
+)
+MClass = strawberry.enum(
+    enums.MClass, description="HJ 941 M class: process and risk-control level (M1 <25 ... M4 ≥60)."
+)
+EClass = strawberry.enum(
+    enums.EClass, description="HJ 941 E class: sensitivity of the receiving environment."
+)
+PolicyStatus = strawberry.enum(
+    enums.PolicyStatus,
+    description="Insurance policy status: ACTIVE 有效, EXPIRED 过期, SURRENDERED 退保.",
+)
