@@ -51,3 +51,8 @@ def create_app(
         middleware=[Middleware(RequestIdMiddleware)],
         lifespan=lifespan,
     )
+
+
+def app_from_env() -> Starlette:
+    """Factory for uvicorn: settings from HUB_* variables and .env."""
+    return create_app(Settings.from_env())

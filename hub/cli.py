@@ -1,0 +1,115 @@
+"""The `hub` command: serve, migrate, seed, export the schema."""
+
+import asyncio
+import time
+from datetime import date
+from pathlib import Path
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy import func, select
+
+from hub.config import Settings
+from hub.db import create_engine
+from hub.migrate import upgrade
+from hub.models import Enterprise
+from resolvers.context import cst_date
+from schema.build import SDL_PATH, print_sdl
+from seeds.loader import SeedError, load_demo
+
+app = typer.Typer(help="Environmental credit information hub.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+console = Console(stderr=True)
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address [HUB_HOST]."),
+    port: int | None = typer.Option(None, help="Port [HUB_PORT]."),
+    workers: int | None = typer.Option(None, help="Worker processes [HUB_WORKERS]."),
+) -> None:
+    """Serve the hub (GraphiQL at /graphql)."""
+    settings = Settings.from_env()
+    uvicorn.run(
+        "hub.app:app_from_env",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers or settings.workers,
+        access_log=False,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply the migrations up to REVISION."""
+    settings = Settings.from_env()
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        try:
+            await upgrade(engine, revision)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+    console.print(f"database at revision {revision}")
+
+
+@app.command()
+def seed(
+    enterprises: int = typer.Option(2000, min=1, max=1_000_000, help="How many enterprises."),
+    seed: int = typer.Option(2026, help="Random seed: the same seed gives the same data."),
+    if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing when data exists."),
+) -> None:
+    """Load deterministic demo data into an empty database."""
+    settings = Settings.from_env()
+    today = cst_date(settings.clock())
+
+    async def run() -> None:
+        engine = create_engine(settings)
+        try:
+            async with engine.connect() as conn:
+                existing = await conn.scalar(select(func.count()).select_from(Enterprise))
+            if existing and if_empty:
+                console.print(f"database already holds {existing} enterprises; not seeding")
+                return
+            started = time.monotonic()
+            with Progress(
+                TextColumn("seeding"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=console,
+            ) as bar:
+                task = bar.add_task("enterprises", total=enterprises)
+                summary = await load_demo(
+                    engine,
+                    enterprises=enterprises,
+                    seed=seed,
+                    today=today,
+                    progress=lambda done: bar.update(task, completed=done),
+                )
+            console.print(f"loaded {summary} in {time.monotonic() - started:.1f} s")
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(run())
+    except SeedError as e:
+        console.print(f"[red]seed refused:[/red] {e}")
+        raise typer.Exit(1) from None
+
+
+@app.command("export-schema")
+def export_schema(
+    output: Path = typer.Option(SDL_PATH, help="Where to write the SDL."),
+) -> None:
+    """Write the GraphQL SDL (schema/schema.graphql by default)."""
+    output.write_text(print_sdl(), encoding="utf-8")
+    console.print(f"wrote {output}")
+
