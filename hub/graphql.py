@@ -12,7 +12,7 @@ import orjson
 import strawberry
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.exceptions import HTTPException
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -86,7 +86,7 @@ class HubGraphQL(GraphQL[Context, None]):
         try:
             response = await self.run(request)
         except HTTPException as e:
-            response = error_response(e.status_code, e.detail, "BAD_REQUEST")
+            response = error_response(e.status_code, e.reason, "BAD_REQUEST")
         await response(scope, receive, send)
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
