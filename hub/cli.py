@@ -2,13 +2,19 @@
 
 import asyncio
 import time
-from datetime import date
 from pathlib import Path
 
 import typer
 import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from seeds.loader import SeedError, load_demo
 from sqlalchemy import func, select
 
 from hub.config import Settings
@@ -17,7 +23,6 @@ from hub.migrate import upgrade
 from hub.models import Enterprise
 from resolvers.context import cst_date
 from schema.build import SDL_PATH, print_sdl
-from seeds.loader import SeedError, load_demo
 
 app = typer.Typer(help="Environmental credit information hub.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -62,9 +67,15 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 
 @app.command()
 def seed(
-    enterprises: int = typer.Option(2000, min=1, max=1_000_000, help="How many enterprises."),
-    seed: int = typer.Option(2026, help="Random seed: the same seed gives the same data."),
-    if_empty: bool = typer.Option(False, "--if-empty", help="Do nothing when data exists."),
+    enterprises: int = typer.Option(
+        2000, min=1, max=1_000_000, help="How many enterprises."
+    ),
+    seed: int = typer.Option(
+        2026, help="Random seed: the same seed gives the same data."
+    ),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Do nothing when data exists."
+    ),
 ) -> None:
     """Load deterministic demo data into an empty database."""
     settings = Settings.from_env()
@@ -74,9 +85,13 @@ def seed(
         engine = create_engine(settings)
         try:
             async with engine.connect() as conn:
-                existing = await conn.scalar(select(func.count()).select_from(Enterprise))
+                existing = await conn.scalar(
+                    select(func.count()).select_from(Enterprise)
+                )
             if existing and if_empty:
-                console.print(f"database already holds {existing} enterprises; not seeding")
+                console.print(
+                    f"database already holds {existing} enterprises; not seeding"
+                )
                 return
             started = time.monotonic()
             with Progress(
@@ -112,4 +127,3 @@ def export_schema(
     """Write the GraphQL SDL (schema/schema.graphql by default)."""
     output.write_text(print_sdl(), encoding="utf-8")
     console.print(f"wrote {output}")
-

@@ -34,7 +34,7 @@ class ScaledDecimal(TypeDecorator[Decimal]):
         return None if value is None else Decimal(int(value)).scaleb(-self.scale)
 
 
-def Money() -> ScaledDecimal:  # noqa: N802 - reads like a type in models
+def Money() -> ScaledDecimal:
     """Yuan with fen precision."""
     return ScaledDecimal(2)
 
@@ -56,4 +56,9 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment: datetime = value
+        return (
+            moment.replace(tzinfo=UTC)
+            if moment.tzinfo is None
+            else moment.astimezone(UTC)
+        )

@@ -44,8 +44,8 @@ class Settings:
             workers=config("HUB_WORKERS", cast=int, default=1),
             debug=config("HUB_DEBUG", cast=bool, default=False),
             graphiql=config("HUB_GRAPHIQL", cast=bool, default=True),
-            official_scheme=config(
-                "HUB_OFFICIAL_SCHEME", cast=Scheme, default=Scheme.JS_DYNAMIC_12.value
+            official_scheme=Scheme(
+                config("HUB_OFFICIAL_SCHEME", default=Scheme.JS_DYNAMIC_12.value)
             ),
             max_page_size=config("HUB_MAX_PAGE_SIZE", cast=int, default=100),
             max_batch_codes=config("HUB_MAX_BATCH_CODES", cast=int, default=1000),

@@ -56,7 +56,11 @@ def is_unavailable(exc: BaseException) -> bool:
         orig = exc.orig
         if isinstance(orig, sqlite3.OperationalError):
             # "unable to open database file", "disk I/O error", "database is locked"
-            return "unable to open" in str(orig) or "I/O" in str(orig) or "locked" in str(orig)
+            return (
+                "unable to open" in str(orig)
+                or "I/O" in str(orig)
+                or "locked" in str(orig)
+            )
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True

@@ -26,9 +26,15 @@ WUXI_DISTRICTS: tuple[District, ...] = (
     District("320214", "新吴区", "Xinwu District", date(2015, 10, 28), None, None),
     District("320281", "江阴市", "Jiangyin", None, None, None),
     District("320282", "宜兴市", "Yixing", None, None, None),
-    District("320202", "崇安区", "Chong'an District", None, date(2015, 10, 27), "320213"),
-    District("320203", "南长区", "Nanchang District", None, date(2015, 10, 27), "320213"),
-    District("320204", "北塘区", "Beitang District", None, date(2015, 10, 27), "320213"),
+    District(
+        "320202", "崇安区", "Chong'an District", None, date(2015, 10, 27), "320213"
+    ),
+    District(
+        "320203", "南长区", "Nanchang District", None, date(2015, 10, 27), "320213"
+    ),
+    District(
+        "320204", "北塘区", "Beitang District", None, date(2015, 10, 27), "320213"
+    ),
 )
 
 CURRENT_DISTRICT_CODES: tuple[str, ...] = tuple(

@@ -10,9 +10,9 @@ from typing import Any
 
 import orjson
 import strawberry
+from cross_web import HTTPException
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -39,7 +39,9 @@ class QuietSchema(strawberry.Schema):
     """Errors are logged once, by HubGraphQL.format_error, not by strawberry."""
 
     def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+        self,
+        errors: list[GraphQLError],
+        execution_context: ExecutionContext | None = None,
     ) -> None:
         return None
 
@@ -89,8 +91,11 @@ class HubGraphQL(GraphQL[Context, None]):
             response = error_response(e.status_code, e.reason, "BAD_REQUEST")
         await response(scope, receive, send)
 
-    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        assert isinstance(request, Request) and isinstance(response, Response)
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> Context:
+        assert isinstance(request, Request)
+        assert isinstance(response, Response)
         context = Context(
             request=request,
             response=response,
@@ -103,13 +108,18 @@ class HubGraphQL(GraphQL[Context, None]):
         request.state.context = context
         return context
 
-    def encode_json(self, data: object) -> bytes:  # type: ignore[override]
+    def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
 
-    async def process_result(self, request: Request, result: ExecutionResult) -> GraphQLHTTPResponse:
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
         context: Context = request.state.context
         errors = result.errors or []
-        if any(e.original_error is not None and is_unavailable(e.original_error) for e in errors):
+        if any(
+            e.original_error is not None and is_unavailable(e.original_error)
+            for e in errors
+        ):
             log.error("database unavailable", extra={"request_id": context.request_id})
             context.response.status_code = 503
             context.response.headers["Retry-After"] = RETRY_AFTER_SECONDS
@@ -144,7 +154,10 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         formatted["message"] = original.message
         formatted["extensions"] = original.extensions
     elif original is None or isinstance(original, GraphQLError):
-        formatted["extensions"] = {"code": _client_error_code(error.message), **(error.extensions or {})}
+        formatted["extensions"] = {
+            "code": _client_error_code(error.message),
+            **(error.extensions or {}),
+        }
     else:
         log.error(
             "unexpected error in %s",
@@ -153,7 +166,10 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
             extra={"request_id": request_id},
         )
         formatted["message"] = f"Internal server error (request {request_id})."
-        formatted["extensions"] = {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id}
+        formatted["extensions"] = {
+            "code": "INTERNAL_SERVER_ERROR",
+            "requestId": request_id,
+        }
     return formatted
 
 
@@ -166,4 +182,6 @@ def _client_error_code(message: str) -> str:
 
 
 def error_response(status: int, message: str, code: str) -> JSONResponse:
-    return JSONResponse({"errors": [{"message": message, "extensions": {"code": code}}]}, status)
+    return JSONResponse(
+        {"errors": [{"message": message, "extensions": {"code": code}}]}, status
+    )

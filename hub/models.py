@@ -97,7 +97,9 @@ class Enterprise(Base):
         enum_column(SupervisionCategory, "supervision_category")
     )
     legal_representative: Mapped[str | None] = mapped_column(String(100))
-    status: Mapped[EnterpriseStatus] = mapped_column(enum_column(EnterpriseStatus, "status"))
+    status: Mapped[EnterpriseStatus] = mapped_column(
+        enum_column(EnterpriseStatus, "status")
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
@@ -131,7 +133,9 @@ class CreditRating(Base):
     valid_to: Mapped[date | None] = mapped_column(Date)
 
     def __repr__(self) -> str:
-        return f"CreditRating({self.enterprise_id}, {self.scheme.name}, {self.grade.name})"
+        return (
+            f"CreditRating({self.enterprise_id}, {self.scheme.name}, {self.grade.name})"
+        )
 
 
 class PenaltyDecision(Base):
@@ -178,12 +182,18 @@ class RiskAssessment(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
-    overall_level: Mapped[RiskLevel] = mapped_column(enum_column(RiskLevel, "overall_level"))
-    air_level: Mapped[RiskLevel | None] = mapped_column(enum_column(RiskLevel, "air_level"))
+    overall_level: Mapped[RiskLevel] = mapped_column(
+        enum_column(RiskLevel, "overall_level")
+    )
+    air_level: Mapped[RiskLevel | None] = mapped_column(
+        enum_column(RiskLevel, "air_level")
+    )
     air_q: Mapped[QClass | None] = mapped_column(enum_column(QClass, "air_q"))
     air_m: Mapped[MClass | None] = mapped_column(enum_column(MClass, "air_m"))
     air_e: Mapped[EClass | None] = mapped_column(enum_column(EClass, "air_e"))
-    water_level: Mapped[RiskLevel | None] = mapped_column(enum_column(RiskLevel, "water_level"))
+    water_level: Mapped[RiskLevel | None] = mapped_column(
+        enum_column(RiskLevel, "water_level")
+    )
     water_q: Mapped[QClass | None] = mapped_column(enum_column(QClass, "water_q"))
     water_m: Mapped[MClass | None] = mapped_column(enum_column(MClass, "water_m"))
     water_e: Mapped[EClass | None] = mapped_column(enum_column(EClass, "water_e"))

@@ -7,11 +7,20 @@ is indistinguishable from a missing one.
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, true
+from sqlalchemy.orm import QueryableAttribute
 
 from hub.enums import PenaltyStatus, RatingStatus
 from hub.models import CreditRating, District, Enterprise, PenaltyDecision
+
+# Any select, whatever its columns.
+AnySelect = Select[*tuple[Any, ...]]
+
+# A column as a model attribute (Enterprise.id) or a plain column expression.
+IntColumn = ColumnElement[int] | QueryableAttribute[int]
+StrColumn = ColumnElement[str] | QueryableAttribute[str]
 
 # Statuses a grade may have once it has been published.
 PUBLISHED_RATING_STATUSES = (RatingStatus.FINAL, RatingStatus.REPAIRED)
@@ -35,7 +44,7 @@ class Caller:
         return cls(published_only=True, districts=None)
 
 
-def in_districts(column: ColumnElement[str], codes: frozenset[str]) -> ColumnElement[bool]:
+def in_districts(column: StrColumn, codes: frozenset[str]) -> ColumnElement[bool]:
     """Match a division and the abolished codes merged into it (320202 -> 320213)."""
     merged = select(District.code).where(District.successor_code.in_(codes))
     return or_(column.in_(codes), column.in_(merged.scalar_subquery()))
@@ -47,7 +56,7 @@ def enterprise_rule(caller: Caller) -> ColumnElement[bool]:
     return in_districts(Enterprise.district_code, caller.districts)
 
 
-def readable_enterprises(stmt: Select[tuple[object, ...]], caller: Caller) -> Select[tuple[object, ...]]:
+def readable_enterprises(stmt: AnySelect, caller: Caller) -> AnySelect:
     """Restrict a select over `enterprise` to the caller's jurisdiction."""
     return stmt.where(enterprise_rule(caller))
 
@@ -68,12 +77,18 @@ def penalty_rule(caller: Caller, today: date) -> ColumnElement[bool]:
 
 
 def readable_datasets(
-    stmt: Select[tuple[object, ...]], caller: Caller, *, rule: ColumnElement[bool], enterprise_id: ColumnElement[int]
-) -> Select[tuple[object, ...]]:
+    stmt: AnySelect,
+    caller: Caller,
+    *,
+    rule: ColumnElement[bool],
+    enterprise_id: IntColumn,
+) -> AnySelect:
     """Restrict a select over a dataset table by its own rule and its enterprise's."""
     stmt = stmt.where(rule)
     if caller.districts is None:
         return stmt
     return stmt.where(
-        enterprise_id.in_(select(Enterprise.id).where(enterprise_rule(caller)).scalar_subquery())
+        enterprise_id.in_(
+            select(Enterprise.id).where(enterprise_rule(caller)).scalar_subquery()
+        )
     )

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 
 from hub.credit_code import CreditCodeError, parse_credit_code
 from hub.enums import Grade, Scheme, SupervisionCategory
@@ -12,7 +12,12 @@ from hub.models import CreditRating, Enterprise
 from resolvers.access import in_districts, rating_rule
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from resolvers.graph import Dataset, attach_datasets, enterprise_view, select_enterprises
+from resolvers.graph import (
+    Dataset,
+    attach_datasets,
+    enterprise_view,
+    select_enterprises,
+)
 from resolvers.pagination import Page, PageRequest, make_page
 from resolvers.views import EnterpriseView
 
@@ -53,7 +58,11 @@ async def get_enterprise(
 ) -> EnterpriseView | None:
     """The enterprise with this credit code, if the caller may see it."""
     canonical = require_credit_code(code, field="code")
-    row = (await ctx.db.execute(select_enterprises(ctx).where(Enterprise.code == canonical))).first()
+    row = (
+        await ctx.db.execute(
+            select_enterprises(ctx).where(Enterprise.code == canonical)
+        )
+    ).first()
     if row is None:
         return None
     view = enterprise_view(row)
@@ -73,21 +82,28 @@ async def get_enterprises_by_codes(
             field="codes",
             maxCodes=limit,
         )
-    canonical = [require_credit_code(c, field=f"codes[{i}]") for i, c in enumerate(codes)]
+    canonical = [
+        require_credit_code(c, field=f"codes[{i}]") for i, c in enumerate(codes)
+    ]
     if not canonical:
         return []
-    rows = await ctx.db.execute(select_enterprises(ctx).where(Enterprise.code.in_(set(canonical))))
+    rows = await ctx.db.execute(
+        select_enterprises(ctx).where(Enterprise.code.in_(set(canonical)))
+    )
     views = [enterprise_view(r) for r in rows]
     await attach_datasets(ctx, views, wanted)
     by_code = {v.code: v for v in views}
     return [by_code.get(c) for c in canonical]
 
 
-def _rating_condition(ctx: Context, f: EnterpriseFilter) -> object | None:
+def _rating_condition(ctx: Context, f: EnterpriseFilter) -> ColumnElement[bool] | None:
     """EXISTS over the caller-visible ratings matching grade/scheme/year."""
     if f.grade is None and f.scheme is None and f.rating_year is None:
         return None
-    conditions = [CreditRating.enterprise_id == Enterprise.id, rating_rule(ctx.caller)]
+    conditions: list[ColumnElement[bool]] = [
+        CreditRating.enterprise_id == Enterprise.id,
+        rating_rule(ctx.caller),
+    ]
     if f.grade is not None:
         conditions.append(CreditRating.grade == f.grade)
     if f.scheme is not None:
@@ -99,7 +115,7 @@ def _rating_condition(ctx: Context, f: EnterpriseFilter) -> object | None:
     return exists().where(and_(*conditions))
 
 
-def _in_force(day: date) -> list[object]:
+def _in_force(day: date) -> list[ColumnElement[bool]]:
     return [
         CreditRating.valid_from <= day,
         or_(CreditRating.valid_to.is_(None), CreditRating.valid_to >= day),
@@ -112,21 +128,34 @@ async def list_enterprises(
     """Enterprises matching the filter, in id order, one page at a time."""
     stmt = select_enterprises(ctx)
     if f.district is not None:
-        stmt = stmt.where(in_districts(Enterprise.district_code, frozenset({require_district(f.district, field="filter.district")})))
+        stmt = stmt.where(
+            in_districts(
+                Enterprise.district_code,
+                frozenset({require_district(f.district, field="filter.district")}),
+            )
+        )
     if f.supervision_category is not None:
         stmt = stmt.where(Enterprise.supervision_category == f.supervision_category)
     if f.name_contains:
-        pattern = "%" + f.name_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = (
+            "%"
+            + f.name_contains.replace("\\", "\\\\")
+            .replace("%", "\\%")
+            .replace("_", "\\_")
+            + "%"
+        )
         stmt = stmt.where(Enterprise.name.like(pattern, escape="\\"))
     rating_condition = _rating_condition(ctx, f)
     if rating_condition is not None:
-        stmt = stmt.where(rating_condition)  # type: ignore[arg-type]
+        stmt = stmt.where(rating_condition)
     total = None
     if page.want_total:
         total = await ctx.db.scalar(select(func.count()).select_from(stmt.subquery()))
     if page.after_id is not None:
         stmt = stmt.where(Enterprise.id > page.after_id)
-    rows = (await ctx.db.execute(stmt.order_by(Enterprise.id).limit(page.first + 1))).all()
+    rows = (
+        await ctx.db.execute(stmt.order_by(Enterprise.id).limit(page.first + 1))
+    ).all()
     views = [enterprise_view(r) for r in rows]
     result = make_page(CURSOR_KIND, views, [v.id for v in views], page, total)
     await attach_datasets(ctx, result.items, wanted)

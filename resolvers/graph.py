@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select, true
 
 from hub.enums import PenaltyCategory
 from hub.models import (
@@ -21,7 +21,13 @@ from hub.models import (
     PenaltyDecision,
     RiskAssessment,
 )
-from resolvers.access import penalty_rule, rating_rule, readable_datasets, readable_enterprises
+from resolvers.access import (
+    AnySelect,
+    penalty_rule,
+    rating_rule,
+    readable_datasets,
+    readable_enterprises,
+)
 from resolvers.context import Context
 from resolvers.views import (
     DistrictView,
@@ -32,7 +38,6 @@ from resolvers.views import (
     RiskView,
     columns_for,
 )
-from sqlalchemy import true
 
 
 class Dataset(Enum):
@@ -64,9 +69,11 @@ ENTERPRISE_COLUMNS = (
 )
 
 
-def select_enterprises(ctx: Context) -> Select[Any]:
+def select_enterprises(ctx: Context) -> AnySelect:
     """Enterprise rows with their district, restricted to what the caller sees."""
-    stmt = select(*ENTERPRISE_COLUMNS).join(District, District.code == Enterprise.district_code)
+    stmt: AnySelect = select(*ENTERPRISE_COLUMNS).join(
+        District, District.code == Enterprise.district_code
+    )
     return readable_enterprises(stmt, ctx.caller)
 
 
@@ -102,7 +109,7 @@ def policy_view(row: Sequence[Any]) -> PolicyView:
     return PolicyView(*row)
 
 
-def select_ratings(ctx: Context) -> Select[Any]:
+def select_ratings(ctx: Context) -> AnySelect:
     return readable_datasets(
         select(*RATING_COLUMNS),
         ctx.caller,
@@ -111,7 +118,7 @@ def select_ratings(ctx: Context) -> Select[Any]:
     )
 
 
-def select_penalties(ctx: Context) -> Select[Any]:
+def select_penalties(ctx: Context) -> AnySelect:
     return readable_datasets(
         select(*PENALTY_COLUMNS),
         ctx.caller,
@@ -120,15 +127,21 @@ def select_penalties(ctx: Context) -> Select[Any]:
     )
 
 
-def select_risks(ctx: Context) -> Select[Any]:
+def select_risks(ctx: Context) -> AnySelect:
     return readable_datasets(
-        select(*RISK_COLUMNS), ctx.caller, rule=true(), enterprise_id=RiskAssessment.enterprise_id
+        select(*RISK_COLUMNS),
+        ctx.caller,
+        rule=true(),
+        enterprise_id=RiskAssessment.enterprise_id,
     )
 
 
-def select_policies(ctx: Context) -> Select[Any]:
+def select_policies(ctx: Context) -> AnySelect:
     return readable_datasets(
-        select(*POLICY_COLUMNS), ctx.caller, rule=true(), enterprise_id=InsurancePolicy.enterprise_id
+        select(*POLICY_COLUMNS),
+        ctx.caller,
+        rule=true(),
+        enterprise_id=InsurancePolicy.enterprise_id,
     )
 
 
@@ -151,7 +164,9 @@ async def attach_datasets(
     if Dataset.PENALTIES in wanted:
         stmt = select_penalties(ctx).where(PenaltyDecision.enterprise_id.in_(ids))
         for row in await ctx.db.execute(
-            stmt.order_by(PenaltyDecision.decision_date.desc(), PenaltyDecision.id.desc())
+            stmt.order_by(
+                PenaltyDecision.decision_date.desc(), PenaltyDecision.id.desc()
+            )
         ):
             penalty = penalty_view(row)
             penalty.enterprise = owner = by_id[penalty.enterprise_id]
@@ -172,12 +187,12 @@ async def attach_datasets(
             policy = policy_view(row)
             by_id[policy.enterprise_id].policies.append(policy)
     if Dataset.COMPULSORY in wanted:
-        stmt = (
+        listed = (
             select(CompulsoryInsurance.enterprise_id, CompulsoryInsurance.year)
             .where(CompulsoryInsurance.enterprise_id.in_(ids))
             .order_by(CompulsoryInsurance.year.desc())
         )
-        for enterprise_id, year in await ctx.db.execute(stmt):
+        for enterprise_id, year in await ctx.db.execute(listed):
             by_id[enterprise_id].compulsory_years.append(year)
 
 
@@ -187,7 +202,9 @@ async def load_enterprises_by_ids(
     """Readable enterprises by id, with their datasets; hidden ids are absent."""
     if not ids:
         return {}
-    rows = await ctx.db.execute(select_enterprises(ctx).where(Enterprise.id.in_(set(ids))))
+    rows = await ctx.db.execute(
+        select_enterprises(ctx).where(Enterprise.id.in_(set(ids)))
+    )
     views = [enterprise_view(r) for r in rows]
     await attach_datasets(ctx, views, wanted)
     return {v.id: v for v in views}

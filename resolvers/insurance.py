@@ -32,13 +32,16 @@ class EnrollmentFilter(Protocol):
     insured: bool | None
 
 
-def policy_in_force(policies: Sequence[PolicyView], *, as_of: date) -> PolicyView | None:
+def policy_in_force(
+    policies: Sequence[PolicyView], *, as_of: date
+) -> PolicyView | None:
     """The policy covering `as_of` (a surrendered policy covers nothing)."""
     return next(
         (
             p
             for p in policies
-            if p.status is not PolicyStatus.SURRENDERED and p.start_date <= as_of <= p.end_date
+            if p.status is not PolicyStatus.SURRENDERED
+            and p.start_date <= as_of <= p.end_date
         ),
         None,
     )
@@ -63,9 +66,12 @@ async def list_enrollment(
     """Enterprises on the year's compulsory list or insured during the year."""
     check_year(year, field="year")
     listed = exists().where(
-        CompulsoryInsurance.enterprise_id == Enterprise.id, CompulsoryInsurance.year == year
+        CompulsoryInsurance.enterprise_id == Enterprise.id,
+        CompulsoryInsurance.year == year,
     )
-    insured = exists().where(InsurancePolicy.enterprise_id == Enterprise.id, _covers_year(year))
+    insured = exists().where(
+        InsurancePolicy.enterprise_id == Enterprise.id, _covers_year(year)
+    )
     stmt = select_enterprises(ctx).where(listed | insured)
     if f.district is not None:
         codes = frozenset({require_district(f.district, field="filter.district")})
@@ -79,7 +85,9 @@ async def list_enrollment(
         total = await ctx.db.scalar(select(func.count()).select_from(stmt.subquery()))
     if page.after_id is not None:
         stmt = stmt.where(Enterprise.id > page.after_id)
-    rows = (await ctx.db.execute(stmt.order_by(Enterprise.id).limit(page.first + 1))).all()
+    rows = (
+        await ctx.db.execute(stmt.order_by(Enterprise.id).limit(page.first + 1))
+    ).all()
     enterprises = [enterprise_view(r) for r in rows][: page.first]
     ids = [e.id for e in enterprises]
     listed_ids: set[int] = set()
@@ -88,16 +96,23 @@ async def list_enrollment(
         listed_ids.update(
             await ctx.db.scalars(
                 select(CompulsoryInsurance.enterprise_id).where(
-                    CompulsoryInsurance.year == year, CompulsoryInsurance.enterprise_id.in_(ids)
+                    CompulsoryInsurance.year == year,
+                    CompulsoryInsurance.enterprise_id.in_(ids),
                 )
             )
         )
-        stmt_p = select_policies(ctx).where(InsurancePolicy.enterprise_id.in_(ids), _covers_year(year))
-        for row in await ctx.db.execute(stmt_p.order_by(InsurancePolicy.start_date.desc())):
+        stmt_p = select_policies(ctx).where(
+            InsurancePolicy.enterprise_id.in_(ids), _covers_year(year)
+        )
+        for row in await ctx.db.execute(
+            stmt_p.order_by(InsurancePolicy.start_date.desc())
+        ):
             p = policy_view(row)
             policies[p.enterprise_id].append(p)
     await attach_datasets(ctx, enterprises, enterprise_wanted)
-    items = [EnrollmentView(year, e.id in listed_ids, policies[e.id], e) for e in enterprises]
+    items = [
+        EnrollmentView(year, e.id in listed_ids, policies[e.id], e) for e in enterprises
+    ]
     return Page(
         items=items,
         cursors=[encode_cursor(CURSOR_KIND, i) for i in ids],

@@ -3,10 +3,10 @@
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, select
+from sqlalchemy import ColumnElement, func, select
 
 from hub.models import Enterprise
-from resolvers.access import in_districts
+from resolvers.access import AnySelect, IntColumn, in_districts
 from resolvers.context import Context
 from resolvers.enterprise import require_credit_code, require_district
 from resolvers.graph import Dataset, load_enterprises_by_ids
@@ -24,14 +24,18 @@ V = TypeVar("V", bound=Owned)
 
 
 def owner_conditions(
-    enterprise_id: ColumnElement[int], *, enterprise_code: str | None, district: str | None
+    enterprise_id: IntColumn,
+    *,
+    enterprise_code: str | None,
+    district: str | None,
 ) -> list[ColumnElement[bool]]:
     """Conditions on a dataset row's enterprise: its credit code or district."""
     conditions = []
     if enterprise_code is not None:
         code = require_credit_code(enterprise_code, field="filter.enterpriseCode")
         conditions.append(
-            enterprise_id == select(Enterprise.id).where(Enterprise.code == code).scalar_subquery()
+            enterprise_id
+            == select(Enterprise.id).where(Enterprise.code == code).scalar_subquery()
         )
     if district is not None:
         codes = frozenset({require_district(district, field="filter.district")})
@@ -47,9 +51,9 @@ def owner_conditions(
 
 async def fetch_page(
     ctx: Context,
-    stmt: Select[Any],
+    stmt: AnySelect,
     *,
-    id_column: ColumnElement[int],
+    id_column: IntColumn,
     kind: str,
     page: PageRequest,
     make: Callable[[Sequence[Any]], V],

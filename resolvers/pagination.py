@@ -69,7 +69,11 @@ def page_request(
 
 
 def make_page(
-    kind: str, rows: Sequence[T], keys: Sequence[int], request: PageRequest, total: int | None
+    kind: str,
+    rows: Sequence[T],
+    keys: Sequence[int],
+    request: PageRequest,
+    total: int | None,
 ) -> Page[T]:
     """Cut the `first + 1` rows fetched into a page and its cursors."""
     items = list(rows[: request.first])

@@ -56,19 +56,31 @@ def penalties_between(
 
 
 async def list_penalties(
-    ctx: Context, f: PenaltyFilter, page: PageRequest, *, enterprise_wanted: frozenset[Dataset] | None
+    ctx: Context,
+    f: PenaltyFilter,
+    page: PageRequest,
+    *,
+    enterprise_wanted: frozenset[Dataset] | None,
 ) -> Page[PenaltyView]:
     check_range(f.decided_from, f.decided_to, field="filter.decidedFrom")
     stmt = select_penalties(ctx).where(
-        *owner_conditions(PenaltyDecision.enterprise_id, enterprise_code=f.enterprise_code, district=f.district)
+        *owner_conditions(
+            PenaltyDecision.enterprise_id,
+            enterprise_code=f.enterprise_code,
+            district=f.district,
+        )
     )
     if f.authority_code is not None:
-        stmt = stmt.where(PenaltyDecision.authority_code == f.authority_code.strip().upper())
+        stmt = stmt.where(
+            PenaltyDecision.authority_code == f.authority_code.strip().upper()
+        )
     if f.status is not None:
         stmt = stmt.where(PenaltyDecision.status == f.status)
     if f.category is not None:
         # categories is a JSON array of names; its text form is the same on both databases.
-        stmt = stmt.where(cast(PenaltyDecision.categories, String).like(f'%"{f.category.name}"%'))
+        stmt = stmt.where(
+            cast(PenaltyDecision.categories, String).like(f'%"{f.category.name}"%')
+        )
     if f.decided_from is not None:
         stmt = stmt.where(PenaltyDecision.decision_date >= f.decided_from)
     if f.decided_to is not None:

@@ -45,7 +45,9 @@ def rating_in_force(
     return None
 
 
-def rating_history(ratings: Sequence[RatingView], *, scheme: Scheme | None) -> list[RatingView]:
+def rating_history(
+    ratings: Sequence[RatingView], *, scheme: Scheme | None
+) -> list[RatingView]:
     """Every decision the caller may see, newest first, optionally of one scheme."""
     if scheme is None:
         return list(ratings)
@@ -62,11 +64,19 @@ def check_year(year: int | None, *, field: str) -> None:
 
 
 async def list_ratings(
-    ctx: Context, f: RatingFilter, page: PageRequest, *, enterprise_wanted: frozenset[Dataset] | None
+    ctx: Context,
+    f: RatingFilter,
+    page: PageRequest,
+    *,
+    enterprise_wanted: frozenset[Dataset] | None,
 ) -> Page[RatingView]:
     check_year(f.year, field="filter.year")
     stmt = select_ratings(ctx).where(
-        *owner_conditions(CreditRating.enterprise_id, enterprise_code=f.enterprise_code, district=f.district)
+        *owner_conditions(
+            CreditRating.enterprise_id,
+            enterprise_code=f.enterprise_code,
+            district=f.district,
+        )
     )
     if f.scheme is not None:
         stmt = stmt.where(CreditRating.scheme == f.scheme)

@@ -30,11 +30,19 @@ def risk_as_of(risks: Sequence[RiskView], *, as_of: date) -> RiskView | None:
 
 
 async def list_risks(
-    ctx: Context, f: RiskFilter, page: PageRequest, *, enterprise_wanted: frozenset[Dataset] | None
+    ctx: Context,
+    f: RiskFilter,
+    page: PageRequest,
+    *,
+    enterprise_wanted: frozenset[Dataset] | None,
 ) -> Page[RiskView]:
     check_range(f.assessed_from, f.assessed_to, field="filter.assessedFrom")
     stmt = select_risks(ctx).where(
-        *owner_conditions(RiskAssessment.enterprise_id, enterprise_code=f.enterprise_code, district=f.district)
+        *owner_conditions(
+            RiskAssessment.enterprise_id,
+            enterprise_code=f.enterprise_code,
+            district=f.district,
+        )
     )
     if f.level is not None:
         stmt = stmt.where(RiskAssessment.overall_level == f.level)

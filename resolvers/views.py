@@ -112,7 +112,9 @@ class RiskView:
     def water(self) -> MediumRiskView | None:
         if self.water_level is None:
             return None
-        return MediumRiskView(self.water_level, self.water_q, self.water_m, self.water_e)
+        return MediumRiskView(
+            self.water_level, self.water_q, self.water_m, self.water_e
+        )
 
 
 @dataclass(slots=True)

@@ -23,7 +23,7 @@ Query = merge_types(
 
 def build_schema(
     *,
-    extensions: Sequence[type[SchemaExtension] | SchemaExtension] = (),
+    extensions: Sequence[type[SchemaExtension]] = (),
     schema_class: type[strawberry.Schema] = strawberry.Schema,
 ) -> strawberry.Schema:
     return schema_class(

@@ -20,10 +20,16 @@ class EnterpriseFilter:
         default=None,
         description="Has this published grade: in `ratingYear` if given, else in force today.",
     )
-    scheme: Scheme | None = strawberry.field(default=None, description="Grade decided under this scheme.")
+    scheme: Scheme | None = strawberry.field(
+        default=None, description="Grade decided under this scheme."
+    )
     supervision_category: SupervisionCategory | None = None
-    name_contains: str | None = strawberry.field(default=None, description="Substring of the name.")
-    rating_year: int | None = strawberry.field(default=None, description="Has a published grade for this year.")
+    name_contains: str | None = strawberry.field(
+        default=None, description="Substring of the name."
+    )
+    rating_year: int | None = strawberry.field(
+        default=None, description="Has a published grade for this year."
+    )
 
 
 @strawberry.type
@@ -46,13 +52,18 @@ class EnterpriseQuery:
             "for unknown codes (TOO_MANY_CODES beyond)."
         ),
     )
-    async def enterprises_by_codes(self, info: Info, codes: list[str]) -> list[EnterpriseView | None]:
+    async def enterprises_by_codes(
+        self, info: Info, codes: list[str]
+    ) -> list[EnterpriseView | None]:
         wanted = enterprise_datasets(info.selected_fields)
-        return await resolve.get_enterprises_by_codes(info.context, codes, wanted=wanted)
+        return await resolve.get_enterprises_by_codes(
+            info.context, codes, wanted=wanted
+        )
 
     @strawberry.field(
         graphql_type=Connection[Enterprise],
-        description="Enterprises matching the filter, in registration order. " + PAGE_SIZE_NOTE,
+        description="Enterprises matching the filter, in registration order. "
+        + PAGE_SIZE_NOTE,
     )
     async def enterprises(
         self,
@@ -63,5 +74,7 @@ class EnterpriseQuery:
     ) -> Connection[EnterpriseView]:
         page = page_request_for(info, resolve.CURSOR_KIND, first, after)
         wanted = enterprise_datasets(connection_nodes(info.selected_fields))
-        result = await resolve.list_enterprises(info.context, filter or EnterpriseFilter(), page, wanted=wanted)
+        result = await resolve.list_enterprises(
+            info.context, filter or EnterpriseFilter(), page, wanted=wanted
+        )
         return Connection.from_page(result)

@@ -54,13 +54,16 @@ RiskLevel = strawberry.enum(
     description="HJ 941-2018 environmental risk level: GENERAL 一般, LARGER 较大, MAJOR 重大.",
 )
 QClass = strawberry.enum(
-    enums.QClass, description="HJ 941 Q class: risk-substance quantity / critical quantity."
+    enums.QClass,
+    description="HJ 941 Q class: risk-substance quantity / critical quantity.",
 )
 MClass = strawberry.enum(
-    enums.MClass, description="HJ 941 M class: process and risk-control level (M1 <25 ... M4 ≥60)."
+    enums.MClass,
+    description="HJ 941 M class: process and risk-control level (M1 <25 ... M4 ≥60).",
 )
 EClass = strawberry.enum(
-    enums.EClass, description="HJ 941 E class: sensitivity of the receiving environment."
+    enums.EClass,
+    description="HJ 941 E class: sensitivity of the receiving environment.",
 )
 PolicyStatus = strawberry.enum(
     enums.PolicyStatus,

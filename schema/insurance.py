@@ -5,16 +5,24 @@ import strawberry
 from resolvers import insurance as resolve
 from resolvers.views import EnrollmentView
 from schema.pagination import PAGE_SIZE_NOTE, Connection, page_request_for
-from schema.types import InsuranceEnrollment, Info
-from schema.wanted import connection_nodes, enterprise_datasets
 from schema.selection import descend
+from schema.types import Info, InsuranceEnrollment
+from schema.wanted import connection_nodes, enterprise_datasets
 
 
-@strawberry.input(description="Filter for `insuranceEnrollment`; all conditions must hold.")
+@strawberry.input(
+    description="Filter for `insuranceEnrollment`; all conditions must hold."
+)
 class EnrollmentFilter:
-    district: str | None = strawberry.field(default=None, description="6-digit division code.")
-    compulsory: bool | None = strawberry.field(default=None, description="On the compulsory list, or not.")
-    insured: bool | None = strawberry.field(default=None, description="Held a policy in the year, or not.")
+    district: str | None = strawberry.field(
+        default=None, description="6-digit division code."
+    )
+    compulsory: bool | None = strawberry.field(
+        default=None, description="On the compulsory list, or not."
+    )
+    insured: bool | None = strawberry.field(
+        default=None, description="Held a policy in the year, or not."
+    )
 
 
 @strawberry.type
@@ -36,8 +44,14 @@ class InsuranceQuery:
         after: str | None = None,
     ) -> Connection[EnrollmentView]:
         page = page_request_for(info, resolve.CURSOR_KIND, first, after)
-        wanted = enterprise_datasets(descend(connection_nodes(info.selected_fields), "enterprise"))
+        wanted = enterprise_datasets(
+            descend(connection_nodes(info.selected_fields), "enterprise")
+        )
         result = await resolve.list_enrollment(
-            info.context, year, filter or EnrollmentFilter(), page, enterprise_wanted=wanted
+            info.context,
+            year,
+            filter or EnrollmentFilter(),
+            page,
+            enterprise_wanted=wanted,
         )
         return Connection.from_page(result)

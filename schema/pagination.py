@@ -41,7 +41,10 @@ class Connection(Generic[T]):
     @classmethod
     def from_page(cls, page: Page[T]) -> "Connection[T]":
         return cls(
-            edges=[Edge(cursor=c, node=n) for c, n in zip(page.cursors, page.items, strict=True)],
+            edges=[
+                Edge(cursor=c, node=n)
+                for c, n in zip(page.cursors, page.items, strict=True)
+            ],
             nodes=page.items,
             page_info=PageInfo(
                 has_next_page=page.has_next,
@@ -51,7 +54,9 @@ class Connection(Generic[T]):
         )
 
 
-def page_request_for(info: strawberry.Info[Context, None], kind: str, first: int, after: str | None) -> PageRequest:
+def page_request_for(
+    info: strawberry.Info[Context, None], kind: str, first: int, after: str | None
+) -> PageRequest:
     """Validate `first`/`after` and note whether the selection asks for totalCount."""
     return page_request(
         kind,

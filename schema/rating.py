@@ -12,11 +12,17 @@ from schema.wanted import connection_nodes, owner_datasets
 
 @strawberry.input(description="Filter for `ratings`; all conditions must hold.")
 class RatingFilter:
-    enterprise_code: str | None = strawberry.field(default=None, description="Credit code of the enterprise.")
-    district: str | None = strawberry.field(default=None, description="6-digit division code.")
+    enterprise_code: str | None = strawberry.field(
+        default=None, description="Credit code of the enterprise."
+    )
+    district: str | None = strawberry.field(
+        default=None, description="6-digit division code."
+    )
     scheme: Scheme | None = None
     grade: Grade | None = None
-    year: int | None = strawberry.field(default=None, description="Rated year (annual schemes).")
+    year: int | None = strawberry.field(
+        default=None, description="Rated year (annual schemes)."
+    )
     status: RatingStatus | None = None
 
 
@@ -24,7 +30,8 @@ class RatingFilter:
 class RatingQuery:
     @strawberry.field(
         graphql_type=Connection[Rating],
-        description="Grade decisions the caller may see, oldest first. " + PAGE_SIZE_NOTE,
+        description="Grade decisions the caller may see, oldest first. "
+        + PAGE_SIZE_NOTE,
     )
     async def ratings(
         self,
@@ -35,5 +42,7 @@ class RatingQuery:
     ) -> Connection[RatingView]:
         page = page_request_for(info, resolve.CURSOR_KIND, first, after)
         owners = owner_datasets(connection_nodes(info.selected_fields))
-        result = await resolve.list_ratings(info.context, filter or RatingFilter(), page, enterprise_wanted=owners)
+        result = await resolve.list_ratings(
+            info.context, filter or RatingFilter(), page, enterprise_wanted=owners
+        )
         return Connection.from_page(result)

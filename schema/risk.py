@@ -14,18 +14,29 @@ from schema.wanted import connection_nodes, owner_datasets
 
 @strawberry.input(description="Filter for `riskAssessments`; all conditions must hold.")
 class RiskFilter:
-    enterprise_code: str | None = strawberry.field(default=None, description="Credit code of the enterprise.")
-    district: str | None = strawberry.field(default=None, description="6-digit division code.")
-    level: RiskLevel | None = strawberry.field(default=None, description="Overall level.")
-    assessed_from: date | None = strawberry.field(default=None, description="Assessed on or after.")
-    assessed_to: date | None = strawberry.field(default=None, description="Assessed on or before.")
+    enterprise_code: str | None = strawberry.field(
+        default=None, description="Credit code of the enterprise."
+    )
+    district: str | None = strawberry.field(
+        default=None, description="6-digit division code."
+    )
+    level: RiskLevel | None = strawberry.field(
+        default=None, description="Overall level."
+    )
+    assessed_from: date | None = strawberry.field(
+        default=None, description="Assessed on or after."
+    )
+    assessed_to: date | None = strawberry.field(
+        default=None, description="Assessed on or before."
+    )
 
 
 @strawberry.type
 class RiskQuery:
     @strawberry.field(
         graphql_type=Connection[RiskAssessment],
-        description="Risk assessments the caller may see, oldest first. " + PAGE_SIZE_NOTE,
+        description="Risk assessments the caller may see, oldest first. "
+        + PAGE_SIZE_NOTE,
     )
     async def risk_assessments(
         self,
@@ -36,5 +47,7 @@ class RiskQuery:
     ) -> Connection[RiskView]:
         page = page_request_for(info, resolve.CURSOR_KIND, first, after)
         owners = owner_datasets(connection_nodes(info.selected_fields))
-        result = await resolve.list_risks(info.context, filter or RiskFilter(), page, enterprise_wanted=owners)
+        result = await resolve.list_risks(
+            info.context, filter or RiskFilter(), page, enterprise_wanted=owners
+        )
         return Connection.from_page(result)

@@ -6,7 +6,12 @@ strawberry's selection into the plain set of field names they need.
 
 from collections.abc import Iterable, Sequence
 
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+from strawberry.types.nodes import (
+    FragmentSpread,
+    InlineFragment,
+    SelectedField,
+    Selection,
+)
 
 
 def children(selections: Iterable[Selection]) -> dict[str, list[SelectedField]]:
@@ -22,13 +27,15 @@ def children(selections: Iterable[Selection]) -> dict[str, list[SelectedField]]:
     return out
 
 
-def descend(fields: Sequence[SelectedField], *path: str) -> list[SelectedField]:
+def descend(fields: Sequence[Selection], *path: str) -> list[SelectedField]:
     """Follow field names down from `fields`: descend(f, "edges", "node")."""
-    current = list(fields)
+    current: list[Selection] = list(fields)
+    found: list[SelectedField] = []
     for name in path:
-        current = [c for f in current for c in children(f.selections).get(name, [])]
-    return current
+        found = [c for f in current for c in children(f.selections).get(name, [])]
+        current = list(found)
+    return found
 
 
-def selects(fields: Sequence[SelectedField], name: str) -> bool:
+def selects(fields: Sequence[Selection], name: str) -> bool:
     return any(name in children(f.selections) for f in fields)

@@ -31,7 +31,13 @@ from resolvers.insurance import policy_in_force
 from resolvers.penalty import penalties_between
 from resolvers.rating import rating_history, rating_in_force
 from resolvers.risk import risk_as_of
-from resolvers.views import EnterpriseView, PenaltyView, PolicyView, RatingView, RiskView
+from resolvers.views import (
+    EnterpriseView,
+    PenaltyView,
+    PolicyView,
+    RatingView,
+    RiskView,
+)
 
 Info = strawberry.Info[Context, None]
 
@@ -43,7 +49,9 @@ class District:
     name_en: str = strawberry.field(description="English name.")
 
 
-@strawberry.type(description="One credit grade decision (信用评价结果); never overwritten.")
+@strawberry.type(
+    description="One credit grade decision (信用评价结果); never overwritten."
+)
 class Rating:
     id: strawberry.ID
     scheme: Scheme
@@ -51,11 +59,15 @@ class Rating:
         description="Rated year (评价年度) for annual schemes; null for dynamic grades."
     )
     grade: Grade
-    score: Decimal | None = strawberry.field(description="Score (评价分值) under the scheme.")
+    score: Decimal | None = strawberry.field(
+        description="Score (评价分值) under the scheme."
+    )
     status: RatingStatus
     reason: str | None = strawberry.field(description="Reason or basis (评价依据).")
     decided_by: str = strawberry.field(description="Deciding organisation (评价机构).")
-    decided_at: datetime = strawberry.field(description="When the decision was made (UTC).")
+    decided_at: datetime = strawberry.field(
+        description="When the decision was made (UTC)."
+    )
     valid_from: date = strawberry.field(description="First day in force (有效期起).")
     valid_to: date | None = strawberry.field(
         description="Last day in force (有效期止); null while open-ended."
@@ -66,25 +78,43 @@ class Rating:
 @strawberry.type(description="Administrative penalty decision (行政处罚决定, 双公示).")
 class PenaltyDecision:
     id: strawberry.ID
-    decision_number: str = strawberry.field(description="Decision document number (行政处罚决定书文号).")
-    categories: list[PenaltyCategory] = strawberry.field(description="Penalty categories (处罚类别).")
-    violation_type: str = strawberry.field(description="Type of violation (违法行为类型).")
+    decision_number: str = strawberry.field(
+        description="Decision document number (行政处罚决定书文号)."
+    )
+    categories: list[PenaltyCategory] = strawberry.field(
+        description="Penalty categories (处罚类别)."
+    )
+    violation_type: str = strawberry.field(
+        description="Type of violation (违法行为类型)."
+    )
     facts: str = strawberry.field(description="Facts of the violation (违法事实).")
     legal_basis: str = strawberry.field(description="Legal basis (处罚依据).")
-    content: str | None = strawberry.field(description="Content of the penalty (处罚内容).")
+    content: str | None = strawberry.field(
+        description="Content of the penalty (处罚内容)."
+    )
     fine_amount: Decimal = strawberry.field(description="Fine in yuan (罚款金额, 元).")
     confiscation_amount: Decimal = strawberry.field(
         description="Confiscated gains or property in yuan (没收金额, 元)."
     )
     decision_date: date = strawberry.field(description="Decision date (处罚决定日期).")
-    authority_name: str = strawberry.field(description="Penalising authority (处罚机关).")
-    authority_code: str = strawberry.field(description="Authority's credit code (处罚机关统一社会信用代码).")
-    publication_end_date: date = strawberry.field(description="Publication end date (公示截止期).")
+    authority_name: str = strawberry.field(
+        description="Penalising authority (处罚机关)."
+    )
+    authority_code: str = strawberry.field(
+        description="Authority's credit code (处罚机关统一社会信用代码)."
+    )
+    publication_end_date: date = strawberry.field(
+        description="Publication end date (公示截止期)."
+    )
     status: PenaltyStatus
-    enterprise: "Enterprise" = strawberry.field(description="The penalised enterprise (行政相对人).")
+    enterprise: "Enterprise" = strawberry.field(
+        description="The penalised enterprise (行政相对人)."
+    )
 
 
-@strawberry.type(description="Risk of one medium (air 大气 or water 水) under HJ 941-2018.")
+@strawberry.type(
+    description="Risk of one medium (air 大气 or water 水) under HJ 941-2018."
+)
 class MediumRisk:
     level: RiskLevel
     q: QClass | None
@@ -92,10 +122,14 @@ class MediumRisk:
     e: EClass | None
 
 
-@strawberry.type(description="Environmental emergency risk assessment (突发环境事件风险等级, HJ 941-2018).")
+@strawberry.type(
+    description="Environmental emergency risk assessment (突发环境事件风险等级, HJ 941-2018)."
+)
 class RiskAssessment:
     id: strawberry.ID
-    overall_level: RiskLevel = strawberry.field(description="Overall level: the higher of air and water.")
+    overall_level: RiskLevel = strawberry.field(
+        description="Overall level: the higher of air and water."
+    )
     air: MediumRisk | None
     water: MediumRisk | None
     level_string: str = strawberry.field(
@@ -105,12 +139,18 @@ class RiskAssessment:
     plan_filing_number: str | None = strawberry.field(
         description="Emergency-plan filing number (应急预案备案编号)."
     )
-    plan_filed_on: date | None = strawberry.field(description="Emergency-plan filing date (备案日期).")
-    filing_authority: str | None = strawberry.field(description="Authority the plan was filed with.")
+    plan_filed_on: date | None = strawberry.field(
+        description="Emergency-plan filing date (备案日期)."
+    )
+    filing_authority: str | None = strawberry.field(
+        description="Authority the plan was filed with."
+    )
     enterprise: "Enterprise"
 
 
-@strawberry.type(description="Environmental pollution liability insurance policy (环责险保单).")
+@strawberry.type(
+    description="Environmental pollution liability insurance policy (环责险保单)."
+)
 class InsurancePolicy:
     id: strawberry.ID
     insurer_name: str = strawberry.field(description="Insurer (保险公司).")
@@ -118,27 +158,47 @@ class InsurancePolicy:
     policy_number: str = strawberry.field(description="Policy number (保单号).")
     start_date: date = strawberry.field(description="Cover starts (保险起期).")
     end_date: date = strawberry.field(description="Cover ends (保险止期).")
-    cumulative_limit: Decimal = strawberry.field(description="Cumulative liability limit in yuan (累计责任限额).")
-    per_accident_limit: Decimal = strawberry.field(description="Per-accident limit in yuan (每次事故限额).")
+    cumulative_limit: Decimal = strawberry.field(
+        description="Cumulative liability limit in yuan (累计责任限额)."
+    )
+    per_accident_limit: Decimal = strawberry.field(
+        description="Per-accident limit in yuan (每次事故限额)."
+    )
     premium: Decimal = strawberry.field(description="Premium in yuan (保费).")
     status: PolicyStatus
 
 
-@strawberry.type(description="An enterprise's pollution-liability insurance position in one year (环责险投保情况).")
+@strawberry.type(
+    description="An enterprise's pollution-liability insurance position in one year (环责险投保情况)."
+)
 class InsuranceEnrollment:
     year: int
-    compulsory: bool = strawberry.field(description="On the year's compulsory list (应投保名单).")
-    insured: bool = strawberry.field(description="Held a policy covering part of the year.")
-    policies: list[InsurancePolicy] = strawberry.field(description="Policies covering the year.")
+    compulsory: bool = strawberry.field(
+        description="On the year's compulsory list (应投保名单)."
+    )
+    insured: bool = strawberry.field(
+        description="Held a policy covering part of the year."
+    )
+    policies: list[InsurancePolicy] = strawberry.field(
+        description="Policies covering the year."
+    )
     enterprise: "Enterprise"
 
 
-@strawberry.type(description="A supervised enterprise (企业) and its environmental credit.")
+@strawberry.type(
+    description="A supervised enterprise (企业) and its environmental credit."
+)
 class Enterprise:
-    code: str = strawberry.field(description="Unified social credit code (统一社会信用代码), 18 characters.")
+    code: str = strawberry.field(
+        description="Unified social credit code (统一社会信用代码), 18 characters."
+    )
     name: str = strawberry.field(description="Registered name (企业名称).")
-    district: District = strawberry.field(description="District under whose bureau it falls (所属区县).")
-    industry: str = strawberry.field(description="Industry code, GB/T 4754 (行业代码), e.g. C2614.")
+    district: District = strawberry.field(
+        description="District under whose bureau it falls (所属区县)."
+    )
+    industry: str = strawberry.field(
+        description="Industry code, GB/T 4754 (行业代码), e.g. C2614."
+    )
     supervision_category: SupervisionCategory
     status: EnterpriseStatus
     address: str = strawberry.field(description="Registered address (注册地址).")
@@ -146,9 +206,13 @@ class Enterprise:
         description="Legal representative (法定代表人). Personal data."
     )
 
-    @strawberry.field(description="The compulsory-insurance list years (应投保年度) the enterprise is on, newest first.")
+    @strawberry.field(
+        description="The compulsory-insurance list years (应投保年度) the enterprise is on, newest first."
+    )
     @staticmethod
-    def compulsory_insurance_years(parent: strawberry.Parent[EnterpriseView]) -> list[int]:
+    def compulsory_insurance_years(
+        parent: strawberry.Parent[EnterpriseView],
+    ) -> list[int]:
         return parent.compulsory_years
 
     @strawberry.field(
@@ -156,7 +220,7 @@ class Enterprise:
         description=(
             "The published grade in force on `asOf` (today, China Standard Time, by default) "
             "under `scheme` (the city's official scheme by default)."
-        )
+        ),
     )
     @staticmethod
     def current_rating(
@@ -167,7 +231,9 @@ class Enterprise:
     ) -> RatingView | None:
         ctx = info.context
         return rating_in_force(
-            parent.ratings, as_of=as_of or ctx.today, scheme=scheme or ctx.settings.official_scheme
+            parent.ratings,
+            as_of=as_of or ctx.today,
+            scheme=scheme or ctx.settings.official_scheme,
         )
 
     @strawberry.field(
@@ -182,7 +248,7 @@ class Enterprise:
 
     @strawberry.field(
         graphql_type=list[PenaltyDecision],
-        description="Penalty decisions dated within [from, to] (both optional), newest first."
+        description="Penalty decisions dated within [from, to] (both optional), newest first.",
     )
     @staticmethod
     def penalties(

@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 
-from strawberry.types.nodes import SelectedField
+from strawberry.types.nodes import SelectedField, Selection
 
 from resolvers.graph import Dataset
 from schema.selection import children, descend
@@ -18,14 +18,18 @@ DATASET_OF_FIELD = {
 }
 
 
-def enterprise_datasets(enterprise_fields: Sequence[SelectedField]) -> frozenset[Dataset]:
+def enterprise_datasets(
+    enterprise_fields: Sequence[Selection],
+) -> frozenset[Dataset]:
     """Datasets needed below these Enterprise selections.
 
     A nested item's `enterprise` is its owner, already loaded, so what is
     selected below it is needed for the owner too.
     """
     wanted: set[Dataset] = set()
-    for name, selected in children(s for f in enterprise_fields for s in f.selections).items():
+    for name, selected in children(
+        s for f in enterprise_fields for s in f.selections
+    ).items():
         dataset = DATASET_OF_FIELD.get(name)
         if dataset is None:
             continue
@@ -36,12 +40,14 @@ def enterprise_datasets(enterprise_fields: Sequence[SelectedField]) -> frozenset
     return frozenset(wanted)
 
 
-def connection_nodes(connection_fields: Sequence[SelectedField]) -> list[SelectedField]:
+def connection_nodes(connection_fields: Sequence[Selection]) -> list[SelectedField]:
     """The node selections of a connection, through `edges.node` and `nodes`."""
-    return descend(connection_fields, "edges", "node") + descend(connection_fields, "nodes")
+    return descend(connection_fields, "edges", "node") + descend(
+        connection_fields, "nodes"
+    )
 
 
-def owner_datasets(node_fields: Sequence[SelectedField]) -> frozenset[Dataset] | None:
+def owner_datasets(node_fields: Sequence[Selection]) -> frozenset[Dataset] | None:
     """For dataset lists: None when `enterprise` is not selected on the nodes."""
     owners = descend(node_fields, "enterprise")
     return enterprise_datasets(owners) if owners else None

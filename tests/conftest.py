@@ -7,6 +7,7 @@ PostgreSQL too (`.ci/run` sets it).
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+
 import httpx
 import pytest
 from sqlalchemy import text
@@ -22,7 +23,9 @@ from hub.models import Base
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL")
 # 2026-06-15 12:00 in China Standard Time.
 NOW = datetime(2026, 6, 15, 4, 0, tzinfo=UTC)
-DATA_TABLES = [t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "district"]
+DATA_TABLES = [
+    t.name for t in reversed(Base.metadata.sorted_tables) if t.name != "district"
+]
 
 BACKENDS = [
     "sqlite",
@@ -56,7 +59,9 @@ def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-async def migrated_engine(database_url: str, anyio_backend: str) -> AsyncIterator[AsyncEngine]:
+async def migrated_engine(
+    database_url: str, anyio_backend: str
+) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(Settings(database_url=database_url))
     if engine.dialect.name == "postgresql":
         async with engine.begin() as conn:
@@ -72,7 +77,9 @@ async def engine(migrated_engine: AsyncEngine) -> AsyncEngine:
     """The migrated database, emptied of business data before each test."""
     async with migrated_engine.begin() as conn:
         if conn.dialect.name == "postgresql":
-            await conn.execute(text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE"))
+            await conn.execute(
+                text(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY CASCADE")
+            )
         else:
             for table in DATA_TABLES:
                 await conn.execute(text(f"DELETE FROM {table}"))
@@ -90,7 +97,9 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]) -> Starlette:
+def app(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> Starlette:
     return create_app(settings, sessionmaker=sessionmaker)
 
 
@@ -102,7 +111,9 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-async def db(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+async def db(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> AsyncIterator[AsyncSession]:
     """A session for arranging data; the test commits what it adds."""
     async with sessionmaker() as session:
         yield session

@@ -8,7 +8,9 @@ import httpx
 async def post_graphql(
     client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
 ) -> httpx.Response:
-    return await client.post("/graphql", json={"query": query, "variables": variables or {}})
+    return await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}
+    )
 
 
 def data_of(response: httpx.Response) -> dict[str, Any]:

@@ -3,7 +3,12 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from hub.credit_code import ALPHABET, CreditCodeError, complete_credit_code, parse_credit_code
+from hub.credit_code import (
+    ALPHABET,
+    CreditCodeError,
+    complete_credit_code,
+    parse_credit_code,
+)
 
 REAL_CODES = [
     "91320621MA1MXW0Y42",  # 通为电气海安有限公司
@@ -58,7 +63,10 @@ def test_spellings_of_one_code_are_one_code(raw: str, canonical: str) -> None:
             "91110108600037345R",
             "character 17 ('5') fails the GB 11714 organisation-code check: expected '1'",
         ),
-        ("91A10108600037341D", "characters 3-8 must be the 6-digit administrative division code"),
+        (
+            "91A10108600037341D",
+            "characters 3-8 must be the 6-digit administrative division code",
+        ),
     ],
 )
 def test_invalid_codes_say_what_is_wrong(code: str, message: str) -> None:
@@ -71,7 +79,11 @@ prefix = st.sampled_from(["91", "92", "93", "11", "12", "51", "52", "Y1"])
 division = st.from_regex(r"\A3202[0-9]{2}\Z")
 
 
-@given(prefix, division, st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=8, max_size=8))
+@given(
+    prefix,
+    division,
+    st.text(alphabet="0123456789ABCDEFGHJKLMNPQRTUWXY", min_size=8, max_size=8),
+)
 def test_completed_codes_parse(p: str, d: str, org: str) -> None:
     code = complete_credit_code(p + d + org)
     assert parse_credit_code(code) == code
@@ -84,7 +96,9 @@ def test_completed_codes_parse(p: str, d: str, org: str) -> None:
     st.integers(0, 17),
     st.sampled_from(ALPHABET),
 )
-def test_any_single_substitution_is_caught(p: str, d: str, org: str, pos: int, c: str) -> None:
+def test_any_single_substitution_is_caught(
+    p: str, d: str, org: str, pos: int, c: str
+) -> None:
     code = complete_credit_code(p + d + org)
     changed = code[:pos] + c + code[pos + 1 :]
     if changed != code:

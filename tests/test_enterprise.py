@@ -6,9 +6,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.enums import Grade, PenaltyStatus, RatingStatus, Scheme
+from hub.enums import Grade, PenaltyStatus, RatingStatus
 from seeds import builders as b
-from tests.helpers import data_of, error_of, post_graphql
+from tests.helpers import data_of, post_graphql
 
 pytestmark = pytest.mark.anyio
 
@@ -29,7 +29,9 @@ query($code: String!, $asOf: Date) {
 
 
 class TestEnterprise:
-    async def test_with_every_dataset(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_with_every_dataset(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         # given
         e = b.enterprise(name="无锡市锡山新材料科技有限公司")
         db.add(e)
@@ -37,12 +39,27 @@ class TestEnterprise:
         policy = b.policy(e)
         db.add_all(
             [
-                b.rating(e, grade=Grade.GREEN, valid_from=date(2025, 1, 1), valid_to=date(2025, 12, 31), score=None),
+                b.rating(
+                    e,
+                    grade=Grade.GREEN,
+                    valid_from=date(2025, 1, 1),
+                    valid_to=date(2025, 12, 31),
+                    score=None,
+                ),
                 b.rating(e, grade=Grade.YELLOW, valid_from=date(2026, 1, 1)),
-                b.rating(e, grade=Grade.RED, valid_from=date(2026, 5, 1), status=RatingStatus.DRAFT),
+                b.rating(
+                    e,
+                    grade=Grade.RED,
+                    valid_from=date(2026, 5, 1),
+                    status=RatingStatus.DRAFT,
+                ),
                 b.penalty(e, number="锡山环罚决〔2026〕7号"),
                 b.penalty(e, status=PenaltyStatus.REVOKED),
-                b.penalty(e, decision_date=date(2024, 1, 5), publication_end_date=date(2025, 1, 5)),
+                b.penalty(
+                    e,
+                    decision_date=date(2024, 1, 5),
+                    publication_end_date=date(2025, 1, 5),
+                ),
                 b.risk(e, assessed_on=date(2025, 6, 1)),
                 policy,
                 b.compulsory(e, 2026),
@@ -50,7 +67,9 @@ class TestEnterprise:
         )
         await db.commit()
         # when
-        response = await post_graphql(client, ENTERPRISE_QUERY, {"code": e.code.lower()})
+        response = await post_graphql(
+            client, ENTERPRISE_QUERY, {"code": e.code.lower()}
+        )
         # then
         assert data_of(response) == {
             "enterprise": {
@@ -97,33 +116,51 @@ class TestEnterprise:
             }
         }
 
-    async def test_as_of_a_past_date(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_as_of_a_past_date(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         # given
         e = b.enterprise()
         db.add(e)
         await db.flush()
         db.add_all(
             [
-                b.rating(e, grade=Grade.GREEN, valid_from=date(2025, 1, 1), valid_to=date(2025, 12, 31)),
+                b.rating(
+                    e,
+                    grade=Grade.GREEN,
+                    valid_from=date(2025, 1, 1),
+                    valid_to=date(2025, 12, 31),
+                ),
                 b.rating(e, grade=Grade.YELLOW, valid_from=date(2026, 1, 1)),
             ]
         )
         await db.commit()
         # when
-        before = await post_graphql(client, ENTERPRISE_QUERY, {"code": e.code, "asOf": "2025-03-01"})
-        too_early = await post_graphql(client, ENTERPRISE_QUERY, {"code": e.code, "asOf": "2024-12-31"})
+        before = await post_graphql(
+            client, ENTERPRISE_QUERY, {"code": e.code, "asOf": "2025-03-01"}
+        )
+        too_early = await post_graphql(
+            client, ENTERPRISE_QUERY, {"code": e.code, "asOf": "2024-12-31"}
+        )
         # then
         assert data_of(before)["enterprise"]["currentRating"]["grade"] == "GREEN"
         assert data_of(too_early)["enterprise"]["currentRating"] is None
 
-    async def test_unknown_code_is_null(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
-        response = await post_graphql(client, ENTERPRISE_QUERY, {"code": b.credit_code(999_999)})
+    async def test_unknown_code_is_null(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        response = await post_graphql(
+            client, ENTERPRISE_QUERY, {"code": b.credit_code(999_999)}
+        )
         assert data_of(response) == {"enterprise": None}
 
     @pytest.mark.parametrize(
         ("code", "message"),
         [
-            ("91110108600037341E", "code: check character 18 ('E') is wrong: expected 'D'"),
+            (
+                "91110108600037341E",
+                "code: check character 18 ('E') is wrong: expected 'D'",
+            ),
             ("91110108600037341", "code: credit code must have 18 characters, got 17"),
             (
                 "9111010860I037341D",
@@ -132,7 +169,9 @@ class TestEnterprise:
             ),
         ],
     )
-    async def test_malformed_code(self, client: httpx.AsyncClient, db: AsyncSession, code: str, message: str) -> None:
+    async def test_malformed_code(
+        self, client: httpx.AsyncClient, db: AsyncSession, code: str, message: str
+    ) -> None:
         response = await post_graphql(client, ENTERPRISE_QUERY, {"code": code})
         assert response.json() == {
             "data": {"enterprise": None},
@@ -141,7 +180,11 @@ class TestEnterprise:
                     "message": message,
                     "locations": [{"line": 3, "column": 3}],
                     "path": ["enterprise"],
-                    "extensions": {"code": "BAD_USER_INPUT", "reason": "INVALID_CREDIT_CODE", "field": "code"},
+                    "extensions": {
+                        "code": "BAD_USER_INPUT",
+                        "reason": "INVALID_CREDIT_CODE",
+                        "field": "code",
+                    },
                 }
             ],
         }

@@ -62,7 +62,12 @@ async def add_enterprises(db: AsyncSession, n: int) -> list[str]:
         db.add_all(
             [
                 b.rating(e, grade=list(Grade)[i % 5], valid_from=date(2026, 1, 1)),
-                b.rating(e, grade=Grade.BLUE, valid_from=date(2025, 1, 1), valid_to=date(2025, 12, 31)),
+                b.rating(
+                    e,
+                    grade=Grade.BLUE,
+                    valid_from=date(2025, 1, 1),
+                    valid_to=date(2025, 12, 31),
+                ),
                 b.penalty(e),
                 b.risk(e),
                 b.policy(e),
@@ -74,7 +79,9 @@ async def add_enterprises(db: AsyncSession, n: int) -> list[str]:
 
 
 class TestEnterprisesByCodes:
-    async def test_input_order_with_null_for_unknown(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_input_order_with_null_for_unknown(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         # given
         first, second = await add_enterprises(db, 2)
         unknown = b.credit_code(987_654)
@@ -92,15 +99,24 @@ class TestEnterprisesByCodes:
             ]
         }
 
-    async def test_empty_list(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_empty_list(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         response = await post_graphql(client, BATCH_QUERY, {"codes": []})
         assert data_of(response) == {"enterprisesByCodes": []}
 
-    async def test_a_bad_code_names_its_index(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_a_bad_code_names_its_index(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         [good] = await add_enterprises(db, 1)
-        response = await post_graphql(client, BATCH_QUERY, {"codes": [good, "91110108600037341E"]})
+        response = await post_graphql(
+            client, BATCH_QUERY, {"codes": [good, "91110108600037341E"]}
+        )
         error = error_of(response)
-        assert error["message"] == "codes[1]: check character 18 ('E') is wrong: expected 'D'"
+        assert (
+            error["message"]
+            == "codes[1]: check character 18 ('E') is wrong: expected 'D'"
+        )
         assert error["extensions"] == {
             "code": "BAD_USER_INPUT",
             "reason": "INVALID_CREDIT_CODE",
@@ -108,7 +124,9 @@ class TestEnterprisesByCodes:
         }
         assert response.json()["data"] is None
 
-    async def test_over_the_limit(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_over_the_limit(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         codes = [b.credit_code(i) for i in range(1001)]
         response = await post_graphql(client, BATCH_QUERY, {"codes": codes})
         assert error_of(response)["extensions"] == {

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from hub.app import create_app
 from hub.config import Settings
@@ -22,12 +22,17 @@ LOOKUP = "query($code: String!) { enterprise(code: $code) { name } }"
 class TestTransport:
     async def test_malformed_json(self, client: httpx.AsyncClient) -> None:
         response = await client.post(
-            "/graphql", content=b"{not json", headers={"content-type": "application/json"}
+            "/graphql",
+            content=b"{not json",
+            headers={"content-type": "application/json"},
         )
         assert response.status_code == 400
         assert response.json() == {
             "errors": [
-                {"message": "Unable to parse request body as JSON", "extensions": {"code": "BAD_REQUEST"}}
+                {
+                    "message": "Unable to parse request body as JSON",
+                    "extensions": {"code": "BAD_REQUEST"},
+                }
             ]
         }
 
@@ -43,7 +48,9 @@ class TestTransport:
 
     async def test_text_plain_is_refused(self, client: httpx.AsyncClient) -> None:
         response = await client.post(
-            "/graphql", content=b'{"query": "{ __typename }"}', headers={"content-type": "text/plain"}
+            "/graphql",
+            content=b'{"query": "{ __typename }"}',
+            headers={"content-type": "text/plain"},
         )
         assert response.status_code == 400
         assert error_of(response)["extensions"] == {"code": "BAD_REQUEST"}
@@ -53,11 +60,15 @@ class TestTransport:
         assert response.status_code == 200
         assert "graphiql" in response.text.lower()
 
-    async def test_every_response_has_a_request_id(self, client: httpx.AsyncClient) -> None:
+    async def test_every_response_has_a_request_id(
+        self, client: httpx.AsyncClient
+    ) -> None:
         response = await client.post("/graphql", json={"query": "{ __typename }"})
         assert len(response.headers["x-request-id"]) == 32
         echoed = await client.post(
-            "/graphql", json={"query": "{ __typename }"}, headers={"x-request-id": "bank-req-00042"}
+            "/graphql",
+            json={"query": "{ __typename }"},
+            headers={"x-request-id": "bank-req-00042"},
         )
         assert echoed.headers["x-request-id"] == "bank-req-00042"
 
@@ -69,8 +80,12 @@ class TestGraphQLErrors:
         assert error["extensions"] == {"code": "GRAPHQL_PARSE_FAILED"}
         assert "data" not in response.json()
 
-    async def test_unknown_field_has_no_suggestion(self, client: httpx.AsyncClient) -> None:
-        response = await client.post("/graphql", json={"query": "{ enterprise(code: \"x\") { nam } }"})
+    async def test_unknown_field_has_no_suggestion(
+        self, client: httpx.AsyncClient
+    ) -> None:
+        response = await client.post(
+            "/graphql", json={"query": '{ enterprise(code: "x") { nam } }'}
+        )
         error = error_of(response)
         assert error["message"] == "Cannot query field 'nam' on type 'Enterprise'."
         assert error["extensions"] == {"code": "GRAPHQL_VALIDATION_FAILED"}
@@ -81,7 +96,9 @@ class TestGraphQLErrors:
         assert error["extensions"] == {"code": "BAD_USER_INPUT"}
         assert "$code" in error["message"]
 
-    async def test_operation_name_not_in_document(self, client: httpx.AsyncClient) -> None:
+    async def test_operation_name_not_in_document(
+        self, client: httpx.AsyncClient
+    ) -> None:
         response = await client.post(
             "/graphql", json={"query": "query a { __typename }", "operationName": "b"}
         )
@@ -105,11 +122,15 @@ class TestDatabaseUnavailable:
     async def test_503_then_recovers(self, tmp_path: Path) -> None:
         # given: the database file lives in a directory that does not exist yet
         missing = tmp_path / "not-yet" / "hub.db"
-        settings = Settings(database_url=f"sqlite+aiosqlite:///{missing}", clock=lambda: NOW)
+        settings = Settings(
+            database_url=f"sqlite+aiosqlite:///{missing}", clock=lambda: NOW
+        )
         engine = create_async_engine(settings.database_url, pool_pre_ping=True)
         app = create_app(settings, sessionmaker=create_sessionmaker(engine))
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://hub.test"
+        ) as client:
             # when
             down = await post_graphql(client, LOOKUP, {"code": CODE})
             # then
@@ -138,11 +159,16 @@ class TestDatabaseUnavailable:
         await engine.dispose()
 
     async def test_postgresql_refusing_connections(self) -> None:
-        settings = Settings(database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none", clock=lambda: NOW)
+        settings = Settings(
+            database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none",
+            clock=lambda: NOW,
+        )
         engine = create_engine(settings)
         app = create_app(settings, sessionmaker=create_sessionmaker(engine))
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://hub.test"
+        ) as client:
             response = await post_graphql(client, LOOKUP, {"code": CODE})
         await engine.dispose()
         assert response.status_code == 503

@@ -6,7 +6,14 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.enums import Grade, PenaltyStatus, RatingStatus, RiskLevel, Scheme, SupervisionCategory
+from hub.enums import (
+    Grade,
+    PenaltyStatus,
+    RatingStatus,
+    RiskLevel,
+    Scheme,
+    SupervisionCategory,
+)
 from seeds import builders as b
 from tests.helpers import data_of, error_of, post_graphql
 
@@ -53,13 +60,19 @@ query($year: Int!, $filter: EnrollmentFilter) {
 """
 
 
-async def names(client: httpx.AsyncClient, flt: dict[str, object], first: int = 100) -> list[str]:
-    response = await post_graphql(client, ENTERPRISES_QUERY, {"filter": flt, "first": first})
+async def names(
+    client: httpx.AsyncClient, flt: dict[str, object], first: int = 100
+) -> list[str]:
+    response = await post_graphql(
+        client, ENTERPRISES_QUERY, {"filter": flt, "first": first}
+    )
     return [e["node"]["name"] for e in data_of(response)["enterprises"]["edges"]]
 
 
 class TestEnterprises:
-    async def test_pages_cover_the_list_once(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_pages_cover_the_list_once(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         # given
         db.add_all([b.enterprise(name=f"企业{i:02d}") for i in range(7)])
         await db.commit()
@@ -68,7 +81,9 @@ class TestEnterprises:
         after = None
         pages = 0
         while True:
-            response = await post_graphql(client, ENTERPRISES_QUERY, {"first": 3, "after": after})
+            response = await post_graphql(
+                client, ENTERPRISES_QUERY, {"first": 3, "after": after}
+            )
             page = data_of(response)["enterprises"]
             assert page["totalCount"] == 7
             seen += [e["node"]["name"] for e in page["edges"]]
@@ -85,33 +100,58 @@ class TestEnterprises:
         xishan = b.enterprise(name="锡山化工有限公司", district_code="320205")
         old_chongan = b.enterprise(name="崇安印染有限公司", district_code="320202")
         liangxi = b.enterprise(
-            name="梁溪造纸有限公司", district_code="320213", category=SupervisionCategory.NATIONAL_KEY
+            name="梁溪造纸有限公司",
+            district_code="320213",
+            category=SupervisionCategory.NATIONAL_KEY,
         )
         db.add_all([xishan, old_chongan, liangxi])
         await db.flush()
         db.add_all(
             [
                 b.rating(xishan, grade=Grade.RED, valid_from=date(2026, 1, 1)),
-                b.rating(old_chongan, grade=Grade.RED, valid_from=date(2025, 1, 1), valid_to=date(2025, 12, 31)),
-                b.rating(old_chongan, grade=Grade.GREEN, valid_from=date(2026, 1, 1)),
-                b.rating(liangxi, grade=Grade.RED, valid_from=date(2026, 1, 1), status=RatingStatus.DRAFT),
                 b.rating(
-                    liangxi, grade=Grade.BLUE, scheme=Scheme.JS_ANNUAL_100, year=2025, valid_from=date(2026, 5, 1)
+                    old_chongan,
+                    grade=Grade.RED,
+                    valid_from=date(2025, 1, 1),
+                    valid_to=date(2025, 12, 31),
+                ),
+                b.rating(old_chongan, grade=Grade.GREEN, valid_from=date(2026, 1, 1)),
+                b.rating(
+                    liangxi,
+                    grade=Grade.RED,
+                    valid_from=date(2026, 1, 1),
+                    status=RatingStatus.DRAFT,
+                ),
+                b.rating(
+                    liangxi,
+                    grade=Grade.BLUE,
+                    scheme=Scheme.JS_ANNUAL_100,
+                    year=2025,
+                    valid_from=date(2026, 5, 1),
                 ),
             ]
         )
         await db.commit()
         # then
-        assert await names(client, {"district": "320213"}) == ["崇安印染有限公司", "梁溪造纸有限公司"]
+        assert await names(client, {"district": "320213"}) == [
+            "崇安印染有限公司",
+            "梁溪造纸有限公司",
+        ]
         assert await names(client, {"grade": "RED"}) == ["锡山化工有限公司"]
         assert await names(client, {"grade": "GREEN"}) == ["崇安印染有限公司"]
-        assert await names(client, {"grade": "BLUE", "ratingYear": 2025}) == ["梁溪造纸有限公司"]
+        assert await names(client, {"grade": "BLUE", "ratingYear": 2025}) == [
+            "梁溪造纸有限公司"
+        ]
         assert await names(client, {"scheme": "JS_ANNUAL_100"}) == ["梁溪造纸有限公司"]
-        assert await names(client, {"supervisionCategory": "NATIONAL_KEY"}) == ["梁溪造纸有限公司"]
+        assert await names(client, {"supervisionCategory": "NATIONAL_KEY"}) == [
+            "梁溪造纸有限公司"
+        ]
         assert await names(client, {"nameContains": "印染"}) == ["崇安印染有限公司"]
         assert await names(client, {"nameContains": "%"}) == []
 
-    async def test_page_size_over_the_cap(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_page_size_over_the_cap(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         response = await post_graphql(client, ENTERPRISES_QUERY, {"first": 101})
         assert response.json() == {
             "data": None,
@@ -131,27 +171,41 @@ class TestEnterprises:
         }
 
     @pytest.mark.parametrize("first", [-1, -(2**31)])
-    async def test_negative_page_size(self, client: httpx.AsyncClient, db: AsyncSession, first: int) -> None:
+    async def test_negative_page_size(
+        self, client: httpx.AsyncClient, db: AsyncSession, first: int
+    ) -> None:
         response = await post_graphql(client, ENTERPRISES_QUERY, {"first": first})
         assert error_of(response)["extensions"]["reason"] == "INVALID_PAGE_SIZE"
 
-    @pytest.mark.parametrize("cursor", ["garbage", "", "cmF0aW5nOjE", "ZW50ZXJwcmlzZTotMQ", "%%%"])
-    async def test_unknown_cursor(self, client: httpx.AsyncClient, db: AsyncSession, cursor: str) -> None:
+    @pytest.mark.parametrize(
+        "cursor", ["garbage", "", "cmF0aW5nOjE", "ZW50ZXJwcmlzZTotMQ", "%%%"]
+    )
+    async def test_unknown_cursor(
+        self, client: httpx.AsyncClient, db: AsyncSession, cursor: str
+    ) -> None:
         # "cmF0aW5nOjE" is a cursor of the ratings list; "ZW50ZXJwcmlzZTotMQ" is enterprise:-1
-        response = await post_graphql(client, ENTERPRISES_QUERY, {"first": 5, "after": cursor})
+        response = await post_graphql(
+            client, ENTERPRISES_QUERY, {"first": 5, "after": cursor}
+        )
         assert error_of(response)["extensions"] == {
             "code": "BAD_USER_INPUT",
             "reason": "INVALID_CURSOR",
             "field": "after",
         }
 
-    async def test_bad_district(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
-        response = await post_graphql(client, ENTERPRISES_QUERY, {"first": 5, "filter": {"district": "3202"}})
+    async def test_bad_district(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        response = await post_graphql(
+            client, ENTERPRISES_QUERY, {"first": 5, "filter": {"district": "3202"}}
+        )
         assert error_of(response)["extensions"]["reason"] == "INVALID_DISTRICT_CODE"
 
 
 class TestDatasetLists:
-    async def test_ratings_are_published_only(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_ratings_are_published_only(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         # given
         e = b.enterprise(name="惠山钢铁有限公司", district_code="320206")
         db.add(e)
@@ -159,16 +213,35 @@ class TestDatasetLists:
         db.add_all(
             [
                 b.rating(e, grade=Grade.BLUE, valid_from=date(2025, 1, 1)),
-                b.rating(e, grade=Grade.RED, status=RatingStatus.DRAFT, valid_from=date(2026, 1, 1)),
-                b.rating(e, grade=Grade.BLACK, status=RatingStatus.REVOKED, valid_from=date(2026, 2, 1)),
-                b.rating(e, grade=Grade.YELLOW, status=RatingStatus.IN_PUBLIC_NOTICE, valid_from=date(2026, 3, 1)),
+                b.rating(
+                    e,
+                    grade=Grade.RED,
+                    status=RatingStatus.DRAFT,
+                    valid_from=date(2026, 1, 1),
+                ),
+                b.rating(
+                    e,
+                    grade=Grade.BLACK,
+                    status=RatingStatus.REVOKED,
+                    valid_from=date(2026, 2, 1),
+                ),
+                b.rating(
+                    e,
+                    grade=Grade.YELLOW,
+                    status=RatingStatus.IN_PUBLIC_NOTICE,
+                    valid_from=date(2026, 3, 1),
+                ),
                 b.penalty(e, number="锡惠环罚〔2026〕3号"),
             ]
         )
         await db.commit()
         # when
-        response = await post_graphql(client, RATINGS_QUERY, {"filter": {"district": "320206"}})
-        drafts = await post_graphql(client, RATINGS_QUERY, {"filter": {"status": "DRAFT"}})
+        response = await post_graphql(
+            client, RATINGS_QUERY, {"filter": {"district": "320206"}}
+        )
+        drafts = await post_graphql(
+            client, RATINGS_QUERY, {"filter": {"status": "DRAFT"}}
+        )
         # then
         assert data_of(response) == {
             "ratings": {
@@ -197,24 +270,42 @@ class TestDatasetLists:
         await db.flush()
         db.add_all(
             [
-                b.penalty(e, number="A〔2026〕1号", publication_end_date=date(2026, 6, 15)),
-                b.penalty(e, number="B〔2025〕2号", publication_end_date=date(2026, 6, 14)),
+                b.penalty(
+                    e, number="A〔2026〕1号", publication_end_date=date(2026, 6, 15)
+                ),
+                b.penalty(
+                    e, number="B〔2025〕2号", publication_end_date=date(2026, 6, 14)
+                ),
                 b.penalty(e, number="C〔2026〕3号", status=PenaltyStatus.REVOKED),
-                b.penalty(e, number="D〔2026〕4号", status=PenaltyStatus.CHANGED, categories=("WARNING",)),
+                b.penalty(
+                    e,
+                    number="D〔2026〕4号",
+                    status=PenaltyStatus.CHANGED,
+                    categories=("WARNING",),
+                ),
             ]
         )
         await db.commit()
         # when
-        everything = await post_graphql(client, PENALTIES_QUERY, {"filter": {"enterpriseCode": e.code}})
-        warnings = await post_graphql(client, PENALTIES_QUERY, {"filter": {"category": "WARNING"}})
+        everything = await post_graphql(
+            client, PENALTIES_QUERY, {"filter": {"enterpriseCode": e.code}}
+        )
+        warnings = await post_graphql(
+            client, PENALTIES_QUERY, {"filter": {"category": "WARNING"}}
+        )
         # then
-        assert [p["decisionNumber"] for p in data_of(everything)["penaltyDecisions"]["nodes"]] == [
+        assert [
+            p["decisionNumber"]
+            for p in data_of(everything)["penaltyDecisions"]["nodes"]
+        ] == [
             "A〔2026〕1号",
             "D〔2026〕4号",
         ]
         assert data_of(warnings)["penaltyDecisions"]["totalCount"] == 1
 
-    async def test_risk_assessments(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_risk_assessments(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         e = b.enterprise(name="新吴电子有限公司", district_code="320214")
         db.add(e)
         await db.flush()
@@ -225,18 +316,30 @@ class TestDatasetLists:
             ]
         )
         await db.commit()
-        response = await post_graphql(client, RISKS_QUERY, {"filter": {"level": "MAJOR"}})
+        response = await post_graphql(
+            client, RISKS_QUERY, {"filter": {"level": "MAJOR"}}
+        )
         assert data_of(response) == {
             "riskAssessments": {
-                "nodes": [{"overallLevel": "MAJOR", "assessedOn": "2026-04-01", "enterprise": {"name": "新吴电子有限公司"}}]
+                "nodes": [
+                    {
+                        "overallLevel": "MAJOR",
+                        "assessedOn": "2026-04-01",
+                        "enterprise": {"name": "新吴电子有限公司"},
+                    }
+                ]
             }
         }
         bad = await post_graphql(
-            client, RISKS_QUERY, {"filter": {"assessedFrom": "2026-05-01", "assessedTo": "2026-01-01"}}
+            client,
+            RISKS_QUERY,
+            {"filter": {"assessedFrom": "2026-05-01", "assessedTo": "2026-01-01"}},
         )
         assert error_of(bad)["extensions"]["reason"] == "INVALID_DATE_RANGE"
 
-    async def test_insurance_enrollment_gaps(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
+    async def test_insurance_enrollment_gaps(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
         # given: listed and insured, listed and not insured, insured voluntarily
         insured = b.enterprise(name="已投保化工有限公司")
         gap = b.enterprise(name="未投保电镀有限公司")
@@ -256,7 +359,9 @@ class TestDatasetLists:
         await db.commit()
         # when
         gaps = await post_graphql(
-            client, ENROLLMENT_QUERY, {"year": 2026, "filter": {"compulsory": True, "insured": False}}
+            client,
+            ENROLLMENT_QUERY,
+            {"year": 2026, "filter": {"compulsory": True, "insured": False}},
         )
         all_2026 = await post_graphql(client, ENROLLMENT_QUERY, {"year": 2026})
         # then
@@ -269,13 +374,18 @@ class TestDatasetLists:
                         "compulsory": True,
                         "insured": False,
                         "policies": [],
-                        "enterprise": {"name": "未投保电镀有限公司", "currentRating": {"grade": "YELLOW"}},
+                        "enterprise": {
+                            "name": "未投保电镀有限公司",
+                            "currentRating": {"grade": "YELLOW"},
+                        },
                     }
                 ],
             }
         }
         nodes = data_of(all_2026)["insuranceEnrollment"]["nodes"]
-        assert [(n["enterprise"]["name"], n["compulsory"], n["insured"]) for n in nodes] == [
+        assert [
+            (n["enterprise"]["name"], n["compulsory"], n["insured"]) for n in nodes
+        ] == [
             ("已投保化工有限公司", True, True),
             ("未投保电镀有限公司", True, False),
             ("自愿投保印染有限公司", False, True),

@@ -22,6 +22,10 @@ async def test_models_match_migrations(engine: AsyncEngine) -> None:
 
 async def test_districts_are_reference_data(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
-        rows = (await conn.execute(text("SELECT code, successor_code FROM district ORDER BY code"))).all()
+        rows = (
+            await conn.execute(
+                text("SELECT code, successor_code FROM district ORDER BY code")
+            )
+        ).all()
     assert ("320202", "320213") in [tuple(r) for r in rows]
     assert len(rows) == 11

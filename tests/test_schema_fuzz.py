@@ -29,7 +29,15 @@ async def add_story(url: str) -> None:
         db.add_all(enterprises)
         await db.flush()
         for e in enterprises:
-            db.add_all([b.rating(e), b.penalty(e), b.risk(e), b.policy(e), b.compulsory(e, 2026)])
+            db.add_all(
+                [
+                    b.rating(e),
+                    b.penalty(e),
+                    b.risk(e),
+                    b.policy(e),
+                    b.compulsory(e, 2026),
+                ]
+            )
         await db.commit()
     await engine.dispose()
 

@@ -42,6 +42,7 @@ def test_layers(package: str, forbidden: tuple[str, ...]) -> None:
     offending = {
         (f, m)
         for f, m in imported_modules(package)
-        if any(m == x or m.startswith(x + ".") for x in forbidden) and (f, m) not in allowed
+        if any(m == x or m.startswith(x + ".") for x in forbidden)
+        and (f, m) not in allowed
     }
     assert offending == set()
