@@ -140,3 +140,17 @@ class PolicyStatus(Enum):
     ACTIVE = "ACTIVE"
     EXPIRED = "EXPIRED"
     SURRENDERED = "SURRENDERED"
+
+
+class AgencyKind(Enum):
+    """Kinds of agency that hold OAuth clients; presets of scopes hang on them."""
+
+    COMMERCIAL_BANK = "COMMERCIAL_BANK"  # 商业银行 (green credit)
+    PBOC_BRANCH = "PBOC_BRANCH"  # 人民银行无锡市分行
+    BANKING_REGULATOR = "BANKING_REGULATOR"  # 金融监管总局无锡监管分局
+    CREDIT_OFFICE = "CREDIT_OFFICE"  # 市信用办
+    INDUSTRY_REGULATOR = "INDUSTRY_REGULATOR"  # 行业主管部门
+    INSURER = "INSURER"  # 保险公司
+    CITY_EPB = "CITY_EPB"  # 市生态环境局
+    COUNTY_EPB = "COUNTY_EPB"  # 区县生态环境分局
+    ENTERPRISE = "ENTERPRISE"  # an enterprise reading its own data

@@ -22,10 +22,10 @@ from strawberry.extensions import SchemaExtension
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionContext, ExecutionResult
 
+from auth.caller import Caller
 from hub.config import Settings
 from hub.db import is_unavailable
 from hub.request_id import request_id_of
-from resolvers.access import Caller
 from resolvers.context import Context
 from resolvers.errors import HubError
 from schema.build import build_schema
@@ -57,6 +57,12 @@ class CloseSession(SchemaExtension):
                 await context.db.close()
             except Exception:  # the database may be gone; the answer says so already
                 log.warning("closing the session failed", exc_info=True)
+
+
+def caller_of(request: Request) -> Caller:
+    """The caller the auth middleware resolved; the anonymous public otherwise."""
+    caller = request.scope.get("state", {}).get("caller")
+    return caller if isinstance(caller, Caller) else Caller.public()
 
 
 def create_schema() -> strawberry.Schema:
@@ -101,7 +107,7 @@ class HubGraphQL(GraphQL[Context, None]):
             response=response,
             db=self.sessionmaker(),
             settings=self.settings,
-            caller=Caller.public(),
+            caller=caller_of(request),
             request_id=request_id_of(request.scope),
             now=self.settings.clock(),
         )

@@ -25,6 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from hub.coltypes import Money, ScaledDecimal, UTCDateTime
 from hub.enums import (
+    AgencyKind,
     EClass,
     EnterpriseStatus,
     Grade,
@@ -245,3 +246,81 @@ class CompulsoryInsurance(Base):
 
     def __repr__(self) -> str:
         return f"CompulsoryInsurance({self.enterprise_id}, {self.year})"
+
+
+class Agency(Base):
+    """An organisation that queries the hub; county bureaus carry their district."""
+
+    __tablename__ = "agency"
+    __table_args__ = (
+        CheckConstraint(
+            "kind <> 'COUNTY_EPB' OR district_code IS NOT NULL",
+            name="county_has_district",
+        ),
+        CheckConstraint(
+            "kind <> 'ENTERPRISE' OR enterprise_code IS NOT NULL",
+            name="enterprise_has_code",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[AgencyKind] = mapped_column(enum_column(AgencyKind, "kind"))
+    district_code: Mapped[str | None] = mapped_column(ForeignKey("district.code"))
+    enterprise_code: Mapped[str | None] = mapped_column(String(18))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"Agency({self.name!r}, {self.kind.name})"
+
+
+class OAuthClient(Base):
+    """OAuth 2 client credentials of an agency; only a hash of the secret is kept."""
+
+    __tablename__ = "oauth_client"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    secret_hash: Mapped[str | None] = mapped_column(String(200))
+    jwks: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    scopes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"OAuthClient({self.client_id!r})"
+
+
+class RevokedToken(Base):
+    """A revoked access token (RFC 7009), kept until it would have expired."""
+
+    __tablename__ = "revoked_token"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    revoked_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+    def __repr__(self) -> str:
+        return f"RevokedToken({self.jti!r})"
+
+
+class ExternalClient(Base):
+    """A client of an external issuer (e.g. the province's identity provider)."""
+
+    __tablename__ = "external_client"
+    __table_args__ = (
+        UniqueConstraint("issuer", "subject", name="uq_external_client_subject"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"))
+    scopes: Mapped[str] = mapped_column(Text)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"ExternalClient({self.issuer!r}, {self.subject!r})"

@@ -5,13 +5,13 @@ so lists, counts, cursors and batch lookups cannot leak rows, and a hidden row
 is indistinguishable from a missing one.
 """
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_, select, true
 from sqlalchemy.orm import QueryableAttribute
 
+from auth.caller import Caller
 from hub.enums import PenaltyStatus, RatingStatus
 from hub.models import CreditRating, District, Enterprise, PenaltyDecision
 
@@ -26,24 +26,6 @@ StrColumn = ColumnElement[str] | QueryableAttribute[str]
 PUBLISHED_RATING_STATUSES = (RatingStatus.FINAL, RatingStatus.REPAIRED)
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
-    """Who is asking, reduced to what the row rules need.
-
-    published_only: sees only published grades and penalties inside their
-        publication window (the public and external agencies).
-    districts: division codes the caller is confined to (a county bureau);
-        None means the whole city.
-    """
-
-    published_only: bool = True
-    districts: frozenset[str] | None = None
-
-    @classmethod
-    def public(cls) -> "Caller":
-        return cls(published_only=True, districts=None)
-
-
 def in_districts(column: StrColumn, codes: frozenset[str]) -> ColumnElement[bool]:
     """Match a division and the abolished codes merged into it (320202 -> 320213)."""
     merged = select(District.code).where(District.successor_code.in_(codes))
@@ -51,9 +33,13 @@ def in_districts(column: StrColumn, codes: frozenset[str]) -> ColumnElement[bool
 
 
 def enterprise_rule(caller: Caller) -> ColumnElement[bool]:
-    if caller.districts is None:
-        return true()
-    return in_districts(Enterprise.district_code, caller.districts)
+    """A county bureau sees its district; an enterprise sees itself."""
+    rule: ColumnElement[bool] = true()
+    if caller.districts is not None:
+        rule = in_districts(Enterprise.district_code, caller.districts)
+    if caller.enterprise_code is not None:
+        rule = and_(rule, Enterprise.code == caller.enterprise_code)
+    return rule
 
 
 def readable_enterprises(stmt: AnySelect, caller: Caller) -> AnySelect:
@@ -85,7 +71,7 @@ def readable_datasets(
 ) -> AnySelect:
     """Restrict a select over a dataset table by its own rule and its enterprise's."""
     stmt = stmt.where(rule)
-    if caller.districts is None:
+    if caller.districts is None and caller.enterprise_code is None:
         return stmt
     return stmt.where(
         enterprise_id.in_(

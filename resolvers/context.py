@@ -8,8 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auth.caller import Caller
 from hub.config import Settings
-from resolvers.access import Caller
 
 CST = ZoneInfo("Asia/Shanghai")
 
