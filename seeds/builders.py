@@ -81,7 +81,9 @@ def rating(
         status=status,
         reason="动态记分",
         decided_by="无锡市生态环境局",
-        decided_at=datetime(valid_from.year, valid_from.month, valid_from.day, tzinfo=UTC),
+        decided_at=datetime(
+            valid_from.year, valid_from.month, valid_from.day, tzinfo=UTC
+        ),
         valid_from=valid_from,
         valid_to=valid_to,
     )
