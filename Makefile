@@ -20,6 +20,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/hub db upgrade
 	$(BIN)/hub seed --if-empty --enterprises $(SEED_ENTERPRISES)
+	$(BIN)/hub demo-clients
 	$(BIN)/hub serve
 
 ## Lint, type-check and run the whole suite (PostgreSQL too when HUB_TEST_DATABASE_URL is set).

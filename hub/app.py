@@ -10,6 +10,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from auth.directory import Directory
+from auth.external import ExternalIssuer
+from auth.keys import KeyStore
+from auth.middleware import Authenticator, AuthMiddleware
+from auth.server.adapter import OAuthEndpoints
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
 from hub.graphql import HubGraphQL, create_schema
@@ -34,6 +39,21 @@ def create_app(
             await engine.dispose()
 
     graphql = HubGraphQL(create_schema(), settings=settings, sessionmaker=sessionmaker)
+    keys = KeyStore(
+        settings.keys_dir,
+        refresh_seconds=settings.auth_cache_seconds,
+        clock=settings.clock,
+    )
+    directory = Directory(sessionmaker, ttl=settings.auth_cache_seconds)
+    oauth = OAuthEndpoints(
+        settings, keys=keys, directory=directory, sessionmaker=sessionmaker
+    )
+    authenticator = Authenticator(
+        settings,
+        keys=keys,
+        directory=directory,
+        external=ExternalIssuer.from_settings(settings),
+    )
 
     async def home(_request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -47,8 +67,12 @@ def create_app(
             Route("/", home),
             Route("/healthz", healthz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *oauth.routes(),
         ],
-        middleware=[Middleware(RequestIdMiddleware)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(AuthMiddleware, authenticator=authenticator),
+        ],
         lifespan=lifespan,
     )
 

@@ -14,19 +14,25 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
-from seeds.loader import SeedError, load_demo
 from sqlalchemy import func, select
 
+from hub.cli_auth import agency_app, client_app, demo_app, external_app, keys_app
 from hub.config import Settings
 from hub.db import create_engine
 from hub.migrate import upgrade
 from hub.models import Enterprise
 from resolvers.context import cst_date
 from schema.build import SDL_PATH, print_sdl
+from seeds.loader import SeedError, load_demo
 
 app = typer.Typer(help="Environmental credit information hub.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(agency_app, name="agency")
+app.add_typer(client_app, name="client")
+app.add_typer(keys_app, name="keys")
+app.add_typer(external_app, name="external")
+app.add_typer(demo_app)
 console = Console(stderr=True)
 
 

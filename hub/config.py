@@ -10,6 +10,10 @@ from starlette.config import Config
 from hub.enums import Scheme
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///var/hub.db"
+DEFAULT_ISSUER = "http://127.0.0.1:8000"
+DEFAULT_AUDIENCE = "ecredit-hub"
+# RELIABILITY.md B2: access tokens live at most 15 minutes.
+MAX_TOKEN_TTL_SECONDS = 900
 
 
 def utc_now() -> datetime:
@@ -29,8 +33,29 @@ class Settings:
     max_batch_codes: int = 1000
     db_pool_size: int = 10
     log_level: str = "INFO"
+    # OAuth 2 (auth/): issuer, audience and lifetime of the hub's access tokens.
+    issuer: str = DEFAULT_ISSUER
+    audience: str = DEFAULT_AUDIENCE
+    token_ttl_seconds: int = MAX_TOKEN_TTL_SECONDS
+    keys_dir: Path = Path("var/keys")
+    # How stale the per-worker view of clients and revocations may be.
+    auth_cache_seconds: float = 5.0
+    external_issuer: str | None = None
+    external_jwks_file: Path | None = None
+    external_audience: str | None = None
     # Injected, not configured: tests pass a fixed clock.
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.token_ttl_seconds <= MAX_TOKEN_TTL_SECONDS:
+            raise ValueError(
+                f"HUB_TOKEN_TTL_SECONDS must be 1..{MAX_TOKEN_TTL_SECONDS}, "
+                f"got {self.token_ttl_seconds}"
+            )
+        if self.auth_cache_seconds < 0:
+            raise ValueError("HUB_AUTH_CACHE_SECONDS must not be negative")
+        if self.external_issuer and self.external_jwks_file is None:
+            raise ValueError("HUB_EXTERNAL_ISSUER needs HUB_EXTERNAL_JWKS_FILE")
 
     @classmethod
     def from_env(cls, env_file: str | Path | None = ".env") -> "Settings":
@@ -51,4 +76,20 @@ class Settings:
             max_batch_codes=config("HUB_MAX_BATCH_CODES", cast=int, default=1000),
             db_pool_size=config("HUB_DB_POOL_SIZE", cast=int, default=10),
             log_level=config("HUB_LOG_LEVEL", default="INFO"),
+            issuer=config("HUB_ISSUER", default=DEFAULT_ISSUER).rstrip("/"),
+            audience=config("HUB_AUDIENCE", default=DEFAULT_AUDIENCE),
+            token_ttl_seconds=config(
+                "HUB_TOKEN_TTL_SECONDS", cast=int, default=MAX_TOKEN_TTL_SECONDS
+            ),
+            keys_dir=Path(config("HUB_KEYS_DIR", default="var/keys")),
+            auth_cache_seconds=config("HUB_AUTH_CACHE_SECONDS", cast=float, default=5),
+            external_issuer=config("HUB_EXTERNAL_ISSUER", default=None),
+            external_jwks_file=_optional_path(
+                config("HUB_EXTERNAL_JWKS_FILE", default=None)
+            ),
+            external_audience=config("HUB_EXTERNAL_AUDIENCE", default=None),
         )
+
+
+def _optional_path(value: str | None) -> Path | None:
+    return Path(value) if value else None

@@ -4,9 +4,14 @@ Every database test runs on SQLite and, when HUB_TEST_DATABASE_URL is set, on
 PostgreSQL too (`.ci/run` sets it).
 """
 
+import asyncio
+import itertools
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,9 +19,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
+from auth.clients import create_agency, create_client
+from auth.scopes import Scope
 from hub.app import create_app
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
+from hub.enums import AgencyKind
 from hub.migrate import upgrade
 from hub.models import Base
 
@@ -92,8 +100,14 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, clock=lambda: NOW)
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Fixed clock, a fresh signing-key directory, and no auth caching."""
+    return Settings(
+        database_url=database_url,
+        clock=lambda: NOW,
+        keys_dir=tmp_path / "keys",
+        auth_cache_seconds=0,
+    )
 
 
 @pytest.fixture
@@ -110,6 +124,101 @@ async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """A registered client and its secret (shown once, as `hub client add` does)."""
+
+    client_id: str
+    secret: str
+    agency_id: int
+    agency_name: str
+
+
+class Tokens:
+    """Real access tokens: agencies and clients made by the code `hub` uses,
+    tokens from POST /oauth/token (client_secret_basic).
+
+        headers = await tokens.headers(AgencyKind.COUNTY_EPB, district="320205")
+        await client.post("/graphql", json=..., headers=headers)
+    """
+
+    def __init__(
+        self, client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        self.client = client
+        self.sessionmaker = sessionmaker
+        self._names = itertools.count(1)
+
+    async def register(
+        self,
+        kind: AgencyKind = AgencyKind.COMMERCIAL_BANK,
+        *,
+        name: str | None = None,
+        district: str | None = None,
+        enterprise_code: str | None = None,
+        scopes: frozenset[Scope] | None = None,
+    ) -> Credentials:
+        """An agency of `kind` with one client (the kind's preset unless `scopes`)."""
+        if kind is AgencyKind.COUNTY_EPB and district is None:
+            district = "320205"
+        async with self.sessionmaker() as session:
+            agency = await create_agency(
+                session,
+                name=name or f"{kind.value.lower()}-{next(self._names)}",
+                kind=kind,
+                district_code=district,
+                enterprise_code=enterprise_code,
+                now=NOW,
+            )
+            made = await create_client(session, agency=agency, scopes=scopes, now=NOW)
+            await session.commit()
+        assert made.secret is not None
+        return Credentials(made.client.client_id, made.secret, agency.id, agency.name)
+
+    async def issue(self, credentials: Credentials, scope: str | None = None) -> str:
+        """POST /oauth/token for `credentials`; fails the test unless it is 200."""
+        form = {"grant_type": "client_credentials"}
+        if scope is not None:
+            form["scope"] = scope
+        response = await self.client.post(
+            "/oauth/token",
+            data=form,
+            auth=(credentials.client_id, credentials.secret),
+        )
+        assert response.status_code == 200, response.text
+        token: str = response.json()["access_token"]
+        return token
+
+    async def token(
+        self,
+        kind: AgencyKind = AgencyKind.COMMERCIAL_BANK,
+        *,
+        scope: str | None = None,
+        **agency: Any,
+    ) -> str:
+        """A token for a new agency of `kind` (keyword arguments as in register)."""
+        return await self.issue(await self.register(kind, **agency), scope)
+
+    async def headers(
+        self,
+        kind: AgencyKind = AgencyKind.COMMERCIAL_BANK,
+        *,
+        scope: str | None = None,
+        **agency: Any,
+    ) -> dict[str, str]:
+        """`Authorization: Bearer ...` for a new agency of `kind`."""
+        return {
+            "Authorization": f"Bearer {await self.token(kind, scope=scope, **agency)}"
+        }
+
+
+@pytest.fixture
+def tokens(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+) -> Tokens:
+    return Tokens(client, sessionmaker)
+
+
 @pytest.fixture
 async def db(
     sessionmaker: async_sessionmaker[AsyncSession],
@@ -117,3 +226,23 @@ async def db(
     """A session for arranging data; the test commits what it adds."""
     async with sessionmaker() as session:
         yield session
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """HUB_* pointing at a fresh migrated database and key directory."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'hub.db'}"
+    monkeypatch.setenv("HUB_DATABASE_URL", url)
+    monkeypatch.setenv("HUB_KEYS_DIR", str(tmp_path / "keys"))
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.chdir(tmp_path)
+
+    async def migrate() -> None:
+        engine = create_engine(Settings(database_url=url))
+        try:
+            await upgrade(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(migrate())
+    return tmp_path

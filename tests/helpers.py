@@ -3,13 +3,20 @@
 from typing import Any
 
 import httpx
+from typer.testing import CliRunner, Result
+
+from hub.cli import app
 
 
 async def post_graphql(
-    client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     return await client.post(
-        "/graphql", json={"query": query, "variables": variables or {}}
+        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers
     )
 
 
@@ -28,3 +35,8 @@ def error_of(response: httpx.Response) -> dict[str, Any]:
     assert len(body.get("errors", [])) == 1, body
     error: dict[str, Any] = body["errors"][0]
     return error
+
+
+def hub(*args: str) -> Result:
+    """Run the `hub` command in-process, as a shell would."""
+    return CliRunner().invoke(app, list(args))
