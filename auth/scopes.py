@@ -147,3 +147,19 @@ def check_allowed(kind: K, scopes: frozenset[Scope]) -> None:
 
 def format_scopes(scopes: frozenset[Scope]) -> str:
     return " ".join(sorted(s.value for s in scopes))
+
+
+def matrix_markdown() -> str:
+    """The README table: which scopes each agency kind's preset holds."""
+    kinds = list(PRESETS)
+    header = "| scope | meaning | " + " | ".join(k.value for k in kinds) + " | public |"
+    rule = "|---|---|" + "---|" * (len(kinds) + 1)
+    rows = []
+    for scope, info in CATALOGUE.items():
+        cells = [
+            "✔" if scope in PRESETS[k] else ("·" if k in info.holders else "✘")
+            for k in kinds
+        ]
+        cells.append("✔" if scope in PUBLIC_SCOPES else "✘")
+        rows.append(f"| `{scope.value}` | {info.meaning} | " + " | ".join(cells) + " |")
+    return "\n".join([header, rule, *rows])

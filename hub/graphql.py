@@ -23,6 +23,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from auth.caller import Caller
+from hub.authorization import Authorize
 from hub.config import Settings
 from hub.db import is_unavailable
 from hub.request_id import request_id_of
@@ -66,7 +67,7 @@ def caller_of(request: Request) -> Caller:
 
 
 def create_schema() -> strawberry.Schema:
-    return build_schema(extensions=[CloseSession], schema_class=QuietSchema)
+    return build_schema(extensions=[CloseSession, Authorize], schema_class=QuietSchema)
 
 
 class HubGraphQL(GraphQL[Context, None]):
@@ -182,7 +183,13 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
 def _client_error_code(message: str) -> str:
     if message.startswith("Syntax Error"):
         return "GRAPHQL_PARSE_FAILED"
-    if message.startswith("Variable '$"):
+    # Variable values that fail coercion are bad input; unused or undefined
+    # variables are invalid documents.
+    if message.startswith("Variable '$") and (
+        "has invalid value" in message
+        or "got invalid value" in message
+        or "was not provided" in message
+    ):
         return "BAD_USER_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"
 

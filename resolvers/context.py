@@ -1,7 +1,11 @@
 """The per-request context every resolver receives."""
 
-from dataclasses import dataclass
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +32,30 @@ class Context:
     caller: Caller
     request_id: str
     now: datetime
+    # Root fields resolve concurrently; one session must not: see `serialized`.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def today(self) -> date:
         return cst_date(self.now)
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def serialized(
+    fn: Callable[Concatenate[Context, P], Awaitable[R]],
+) -> Callable[Concatenate[Context, P], Awaitable[R]]:
+    """Run a root resolver alone on the request's session.
+
+    GraphQL resolves the root fields of a query concurrently, but an
+    AsyncSession allows one operation at a time.
+    """
+
+    @functools.wraps(fn)
+    async def run(ctx: Context, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        async with ctx.lock:
+            return await fn(ctx, *args, **kwargs)
+
+    return run

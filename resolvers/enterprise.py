@@ -10,7 +10,7 @@ from hub.credit_code import CreditCodeError, parse_credit_code
 from hub.enums import Grade, Scheme, SupervisionCategory
 from hub.models import CreditRating, Enterprise
 from resolvers.access import in_districts, rating_rule
-from resolvers.context import Context
+from resolvers.context import Context, serialized
 from resolvers.errors import BadUserInput
 from resolvers.graph import (
     Dataset,
@@ -53,6 +53,7 @@ def require_district(raw: str, *, field: str) -> str:
     return raw
 
 
+@serialized
 async def get_enterprise(
     ctx: Context, code: str, *, wanted: frozenset[Dataset]
 ) -> EnterpriseView | None:
@@ -70,6 +71,7 @@ async def get_enterprise(
     return view
 
 
+@serialized
 async def get_enterprises_by_codes(
     ctx: Context, codes: Sequence[str], *, wanted: frozenset[Dataset]
 ) -> list[EnterpriseView | None]:
@@ -122,6 +124,7 @@ def _in_force(day: date) -> list[ColumnElement[bool]]:
     ]
 
 
+@serialized
 async def list_enterprises(
     ctx: Context, f: EnterpriseFilter, page: PageRequest, *, wanted: frozenset[Dataset]
 ) -> Page[EnterpriseView]:

@@ -2,7 +2,8 @@
 
     HubError                      extensions.code, extensions.reason
     ├── BadUserInput              BAD_USER_INPUT (+ field)
-    └── NotFound                  NOT_FOUND
+    ├── NotFound                  NOT_FOUND
+    └── Forbidden                 FORBIDDEN (+ requiredScopes)
 
 Anything else that escapes a resolver is unexpected: masked, logged, and
 answered as INTERNAL_SERVER_ERROR with the request id.
@@ -38,3 +39,9 @@ class BadUserInput(HubError):
 
 class NotFound(HubError):
     code = "NOT_FOUND"
+
+
+class Forbidden(HubError):
+    """The caller lacks a scope the field needs."""
+
+    code = "FORBIDDEN"

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, and_, exists, func, not_, select
 from hub.enums import PolicyStatus
 from hub.models import CompulsoryInsurance, Enterprise, InsurancePolicy
 from resolvers.access import in_districts
-from resolvers.context import Context
+from resolvers.context import Context, serialized
 from resolvers.enterprise import require_district
 from resolvers.graph import (
     Dataset,
@@ -55,6 +55,7 @@ def _covers_year(year: int) -> ColumnElement[bool]:
     )
 
 
+@serialized
 async def list_enrollment(
     ctx: Context,
     year: int,

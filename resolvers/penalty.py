@@ -8,7 +8,7 @@ from sqlalchemy import String, cast
 
 from hub.enums import PenaltyCategory, PenaltyStatus
 from hub.models import PenaltyDecision
-from resolvers.context import Context
+from resolvers.context import Context, serialized
 from resolvers.errors import BadUserInput
 from resolvers.graph import Dataset, penalty_view, select_penalties
 from resolvers.listing import fetch_page, owner_conditions
@@ -55,6 +55,7 @@ def penalties_between(
     ]
 
 
+@serialized
 async def list_penalties(
     ctx: Context,
     f: PenaltyFilter,

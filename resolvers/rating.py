@@ -7,7 +7,7 @@ from typing import Protocol
 from hub.enums import Grade, RatingStatus, Scheme
 from hub.models import CreditRating
 from resolvers.access import PUBLISHED_RATING_STATUSES
-from resolvers.context import Context
+from resolvers.context import Context, serialized
 from resolvers.errors import BadUserInput
 from resolvers.graph import Dataset, rating_view, select_ratings
 from resolvers.listing import fetch_page, owner_conditions
@@ -63,6 +63,7 @@ def check_year(year: int | None, *, field: str) -> None:
         )
 
 
+@serialized
 async def list_ratings(
     ctx: Context,
     f: RatingFilter,

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from hub.enums import RiskLevel
 from hub.models import RiskAssessment
-from resolvers.context import Context
+from resolvers.context import Context, serialized
 from resolvers.graph import Dataset, risk_view, select_risks
 from resolvers.listing import fetch_page, owner_conditions
 from resolvers.pagination import Page, PageRequest
@@ -29,6 +29,7 @@ def risk_as_of(risks: Sequence[RiskView], *, as_of: date) -> RiskView | None:
     return next((r for r in risks if r.assessed_on <= as_of), None)
 
 
+@serialized
 async def list_risks(
     ctx: Context,
     f: RiskFilter,

@@ -2,8 +2,10 @@
 
 import strawberry
 
+from auth.scopes import Scope
 from resolvers import insurance as resolve
 from resolvers.views import EnrollmentView
+from schema.directives import requires
 from schema.pagination import PAGE_SIZE_NOTE, Connection, page_request_for
 from schema.selection import descend
 from schema.types import Info, InsuranceEnrollment
@@ -28,7 +30,8 @@ class EnrollmentFilter:
 @strawberry.type
 class InsuranceQuery:
     @strawberry.field(
-        graphql_type=Connection[InsuranceEnrollment],
+        graphql_type=Connection[InsuranceEnrollment] | None,
+        directives=requires(Scope.insurance_read),
         description=(
             "Enterprises on `year`'s compulsory-insurance list or insured during it, "
             "with their policies; `compulsory: true, insured: false` lists the gaps. "

@@ -4,9 +4,11 @@ from datetime import date
 
 import strawberry
 
+from auth.scopes import Scope
 from hub.enums import PenaltyCategory, PenaltyStatus
 from resolvers import penalty as resolve
 from resolvers.views import PenaltyView
+from schema.directives import requires
 from schema.pagination import PAGE_SIZE_NOTE, Connection, page_request_for
 from schema.types import Info, PenaltyDecision
 from schema.wanted import connection_nodes, owner_datasets
@@ -38,7 +40,8 @@ class PenaltyFilter:
 @strawberry.type
 class PenaltyQuery:
     @strawberry.field(
-        graphql_type=Connection[PenaltyDecision],
+        graphql_type=Connection[PenaltyDecision] | None,
+        directives=requires(Scope.penalties_read),
         description="Penalty decisions the caller may see, oldest first. "
         + PAGE_SIZE_NOTE,
     )

@@ -2,9 +2,11 @@
 
 import strawberry
 
+from auth.scopes import Scope
 from hub.enums import Grade, RatingStatus, Scheme
 from resolvers import rating as resolve
 from resolvers.views import RatingView
+from schema.directives import requires
 from schema.pagination import PAGE_SIZE_NOTE, Connection, page_request_for
 from schema.types import Info, Rating
 from schema.wanted import connection_nodes, owner_datasets
@@ -29,7 +31,8 @@ class RatingFilter:
 @strawberry.type
 class RatingQuery:
     @strawberry.field(
-        graphql_type=Connection[Rating],
+        graphql_type=Connection[Rating] | None,
+        directives=requires(Scope.ratings_history),
         description="Grade decisions the caller may see, oldest first. "
         + PAGE_SIZE_NOTE,
     )

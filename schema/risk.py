@@ -4,9 +4,11 @@ from datetime import date
 
 import strawberry
 
+from auth.scopes import Scope
 from hub.enums import RiskLevel
 from resolvers import risk as resolve
 from resolvers.views import RiskView
+from schema.directives import requires
 from schema.pagination import PAGE_SIZE_NOTE, Connection, page_request_for
 from schema.types import Info, RiskAssessment
 from schema.wanted import connection_nodes, owner_datasets
@@ -34,7 +36,8 @@ class RiskFilter:
 @strawberry.type
 class RiskQuery:
     @strawberry.field(
-        graphql_type=Connection[RiskAssessment],
+        graphql_type=Connection[RiskAssessment] | None,
+        directives=requires(Scope.risk_read),
         description="Risk assessments the caller may see, oldest first. "
         + PAGE_SIZE_NOTE,
     )

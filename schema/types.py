@@ -12,6 +12,7 @@ from typing import Annotated
 import strawberry
 
 import schema.enums  # noqa: F401 - registers the domain enums with their docs
+from auth.scopes import Scope
 from hub.enums import (
     EClass,
     EnterpriseStatus,
@@ -38,6 +39,7 @@ from resolvers.views import (
     RatingView,
     RiskView,
 )
+from schema.directives import requires
 
 Info = strawberry.Info[Context, None]
 
@@ -87,14 +89,25 @@ class PenaltyDecision:
     violation_type: str = strawberry.field(
         description="Type of violation (违法行为类型)."
     )
-    facts: str = strawberry.field(description="Facts of the violation (违法事实).")
-    legal_basis: str = strawberry.field(description="Legal basis (处罚依据).")
-    content: str | None = strawberry.field(
-        description="Content of the penalty (处罚内容)."
+    facts: str | None = strawberry.field(
+        description="Facts of the violation (违法事实).",
+        directives=requires(Scope.penalties_detail),
     )
-    fine_amount: Decimal = strawberry.field(description="Fine in yuan (罚款金额, 元).")
-    confiscation_amount: Decimal = strawberry.field(
-        description="Confiscated gains or property in yuan (没收金额, 元)."
+    legal_basis: str | None = strawberry.field(
+        description="Legal basis (处罚依据).",
+        directives=requires(Scope.penalties_detail),
+    )
+    content: str | None = strawberry.field(
+        description="Content of the penalty (处罚内容).",
+        directives=requires(Scope.penalties_detail),
+    )
+    fine_amount: Decimal | None = strawberry.field(
+        description="Fine in yuan (罚款金额, 元).",
+        directives=requires(Scope.penalties_detail),
+    )
+    confiscation_amount: Decimal | None = strawberry.field(
+        description="Confiscated gains or property in yuan (没收金额, 元).",
+        directives=requires(Scope.penalties_detail),
     )
     decision_date: date = strawberry.field(description="Decision date (处罚决定日期).")
     authority_name: str = strawberry.field(
@@ -203,11 +216,14 @@ class Enterprise:
     status: EnterpriseStatus
     address: str = strawberry.field(description="Registered address (注册地址).")
     legal_representative: str | None = strawberry.field(
-        description="Legal representative (法定代表人). Personal data."
+        description="Legal representative (法定代表人). Personal data.",
+        directives=requires(Scope.penalties_detail),
     )
 
     @strawberry.field(
-        description="The compulsory-insurance list years (应投保年度) the enterprise is on, newest first."
+        graphql_type=list[int] | None,
+        description="The compulsory-insurance list years (应投保年度) the enterprise is on, newest first.",
+        directives=requires(Scope.insurance_read),
     )
     @staticmethod
     def compulsory_insurance_years(
@@ -221,6 +237,7 @@ class Enterprise:
             "The published grade in force on `asOf` (today, China Standard Time, by default) "
             "under `scheme` (the city's official scheme by default)."
         ),
+        directives=requires(Scope.ratings_read),
     )
     @staticmethod
     def current_rating(
@@ -237,8 +254,9 @@ class Enterprise:
         )
 
     @strawberry.field(
-        graphql_type=list[Rating],
+        graphql_type=list[Rating] | None,
         description="Every grade decision the caller may see, newest first.",
+        directives=requires(Scope.ratings_history),
     )
     @staticmethod
     def rating_history(
@@ -247,8 +265,9 @@ class Enterprise:
         return rating_history(parent.ratings, scheme=scheme)
 
     @strawberry.field(
-        graphql_type=list[PenaltyDecision],
+        graphql_type=list[PenaltyDecision] | None,
         description="Penalty decisions dated within [from, to] (both optional), newest first.",
+        directives=requires(Scope.penalties_read),
     )
     @staticmethod
     def penalties(
@@ -262,6 +281,7 @@ class Enterprise:
     @strawberry.field(
         graphql_type=RiskAssessment | None,
         description="The latest risk assessment made on or before `asOf` (today by default).",
+        directives=requires(Scope.risk_read),
     )
     @staticmethod
     def risk_level(
@@ -272,6 +292,7 @@ class Enterprise:
     @strawberry.field(
         graphql_type=InsurancePolicy | None,
         description="The insurance policy covering `asOf` (today by default).",
+        directives=requires(Scope.insurance_read),
     )
     @staticmethod
     def insurance(

@@ -6,11 +6,19 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.enums import Grade, PenaltyStatus, RatingStatus
+from hub.enums import AgencyKind, Grade, PenaltyStatus, RatingStatus
 from seeds import builders as b
+from tests.conftest import Tokens
 from tests.helpers import data_of, post_graphql
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+async def as_a_bank(client: httpx.AsyncClient, tokens: Tokens) -> None:
+    """These stories are told by a commercial bank (published data, all read scopes)."""
+    client.headers.update(await tokens.headers(AgencyKind.COMMERCIAL_BANK))
+
 
 ENTERPRISE_QUERY = """
 query($code: String!, $asOf: Date) {

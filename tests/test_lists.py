@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.enums import (
+    AgencyKind,
     Grade,
     PenaltyStatus,
     RatingStatus,
@@ -15,9 +16,17 @@ from hub.enums import (
     SupervisionCategory,
 )
 from seeds import builders as b
+from tests.conftest import Tokens
 from tests.helpers import data_of, error_of, post_graphql
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+async def as_a_bank(client: httpx.AsyncClient, tokens: Tokens) -> None:
+    """These stories are told by a commercial bank (published data, all read scopes)."""
+    client.headers.update(await tokens.headers(AgencyKind.COMMERCIAL_BANK))
+
 
 ENTERPRISES_QUERY = """
 query($filter: EnterpriseFilter, $first: Int!, $after: String) {

@@ -1,0 +1,106 @@
+"""Glue between strawberry and auth.authorizer: one check per operation."""
+
+from typing import Any
+
+import strawberry
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
+
+from auth.authorizer import Authorizer, Denial, fill_denied
+from auth.introspection import filter_introspection
+from resolvers.context import Context
+from resolvers.errors import Forbidden
+from schema.directives import RequiresScopes
+
+_AUTHORIZERS: dict[int, Authorizer] = {}
+
+
+def authorizer_for(schema: strawberry.Schema) -> Authorizer:
+    """The schema's authorizer, built once from the @requiresScopes directives."""
+    found = _AUTHORIZERS.get(id(schema))
+    if found is None:
+        found = _AUTHORIZERS[id(schema)] = Authorizer(
+            schema._schema, requirements_of(schema)
+        )
+    return found
+
+
+def requirements_of(
+    schema: strawberry.Schema,
+) -> dict[tuple[str, str], tuple[frozenset[str], ...]]:
+    requirements = {}
+    for type_name, graphql_type in schema._schema.type_map.items():
+        for field_name, field in getattr(graphql_type, "fields", {}).items():
+            definition = (
+                field.extensions.get("strawberry-definition")
+                if field.extensions
+                else None
+            )
+            for directive in getattr(definition, "directives", None) or ():
+                if isinstance(directive, RequiresScopes):
+                    requirements[(type_name, field_name)] = tuple(
+                        frozenset(all_of) for all_of in directive.scopes
+                    )
+    return requirements
+
+
+class Authorize(SchemaExtension):
+    """Removes unreadable fields before execution, answers them after."""
+
+    def on_execute(self) -> Any:
+        ec = self.execution_context
+        context = ec.context
+        if not isinstance(context, Context) or ec.graphql_document is None:
+            yield
+            return
+        authorizer = authorizer_for(ec.schema)
+        scopes = frozenset(s.value for s in context.caller.scopes)
+        plan = authorizer.plan(
+            ec.graphql_document,
+            operation_name=ec.operation_name,
+            scopes=scopes,
+            cache_key=ec.query,
+        )
+        ec.graphql_document = plan.document
+        yield
+        result = ec.result
+        if result is None:
+            return
+        if plan.denials:
+            fill_denied(result.data, plan.denials)
+            result.errors = [
+                *(result.errors or []),
+                *(_forbidden(d) for d in plan.denials),
+            ]
+        meta = _introspection_keys(ec.graphql_document, ec.operation_name)
+        if meta and result.data:
+            filter_introspection(result.data, meta, authorizer, scopes)
+
+
+def _forbidden(denial: Denial) -> GraphQLError:
+    required = [sorted(all_of) for all_of in denial.required]
+    needs = " or ".join(" and ".join(s) for s in required)
+    error = Forbidden(
+        f"Not allowed to read {denial.coordinate}: needs scope {needs}",
+        reason="MISSING_SCOPE",
+        requiredScopes=required,
+    )
+    return GraphQLError(error.message, path=list(denial.path), original_error=error)
+
+
+def _introspection_keys(document: Any, operation_name: str | None) -> dict[str, str]:
+    keys = {}
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode):
+            continue
+        if operation_name is not None and (
+            definition.name is None or definition.name.value != operation_name
+        ):
+            continue
+        for selection in definition.selection_set.selections:
+            if isinstance(selection, FieldNode) and selection.name.value in (
+                "__schema",
+                "__type",
+            ):
+                keys[(selection.alias or selection.name).value] = selection.name.value
+    return keys

@@ -1,0 +1,28 @@
+"""@requiresScopes: the scopes a field needs, declared beside the field.
+
+Printed into the SDL so integrators see what each field needs; enforced once
+per operation by hub.authorization before anything executes.
+"""
+
+import strawberry
+from strawberry.schema_directive import Location
+
+from auth.scopes import Scope
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="requiresScopes",
+    description=(
+        "The caller needs every scope of at least one inner list (OR of AND sets, "
+        "as Apollo's @requiresScopes). Without them the field is null and the "
+        "response carries a FORBIDDEN error naming the scopes."
+    ),
+)
+class RequiresScopes:
+    scopes: list[list[str]]
+
+
+def requires(*all_of: Scope) -> list[object]:
+    """Directives for a field that needs all of these scopes."""
+    return [RequiresScopes(scopes=[sorted(s.value for s in all_of)])]
