@@ -16,6 +16,7 @@ from rich.progress import (
 )
 from sqlalchemy import func, select
 
+from hub.cli_audit import audit_app
 from hub.cli_auth import agency_app, client_app, demo_app, external_app, keys_app
 from hub.config import Settings
 from hub.db import create_engine
@@ -33,6 +34,7 @@ app.add_typer(client_app, name="client")
 app.add_typer(keys_app, name="keys")
 app.add_typer(external_app, name="external")
 app.add_typer(demo_app)
+app.add_typer(audit_app, name="audit")
 console = Console(stderr=True)
 
 

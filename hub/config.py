@@ -43,6 +43,16 @@ class Settings:
     external_issuer: str | None = None
     external_jwks_file: Path | None = None
     external_audience: str | None = None
+    # Audit log (hub/audit/): group commit, signed checkpoints, retention.
+    audit_batch_max: int = 500
+    audit_batch_wait_ms: float = 0.0
+    audit_queue_max: int = 10_000
+    audit_append_timeout: float = 10.0
+    audit_checkpoint_every: int = 1000
+    audit_checkpoint_seconds: float = 300.0
+    audit_keys_dir: Path = Path("var/audit-keys")
+    audit_checkpoint_file: Path = Path("var/audit-checkpoints.jsonl")
+    audit_retention_days: int = 1825
     # Injected, not configured: tests pass a fixed clock.
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
 
@@ -56,6 +66,14 @@ class Settings:
             raise ValueError("HUB_AUTH_CACHE_SECONDS must not be negative")
         if self.external_issuer and self.external_jwks_file is None:
             raise ValueError("HUB_EXTERNAL_ISSUER needs HUB_EXTERNAL_JWKS_FILE")
+        if self.audit_batch_max < 1 or self.audit_queue_max < 1:
+            raise ValueError("HUB_AUDIT_BATCH_MAX and HUB_AUDIT_QUEUE_MAX must be >= 1")
+        if min(self.audit_batch_wait_ms, self.audit_append_timeout) < 0:
+            raise ValueError("audit wait and timeout settings must not be negative")
+        if self.audit_checkpoint_every < 0 or self.audit_checkpoint_seconds < 0:
+            raise ValueError("HUB_AUDIT_CHECKPOINT_* must not be negative (0: off)")
+        if self.audit_retention_days < 1:
+            raise ValueError("HUB_AUDIT_RETENTION_DAYS must be at least 1")
 
     @classmethod
     def from_env(cls, env_file: str | Path | None = ".env") -> "Settings":
@@ -88,6 +106,29 @@ class Settings:
                 config("HUB_EXTERNAL_JWKS_FILE", default=None)
             ),
             external_audience=config("HUB_EXTERNAL_AUDIENCE", default=None),
+            audit_batch_max=config("HUB_AUDIT_BATCH_MAX", cast=int, default=500),
+            audit_batch_wait_ms=config(
+                "HUB_AUDIT_BATCH_WAIT_MS", cast=float, default=0.0
+            ),
+            audit_queue_max=config("HUB_AUDIT_QUEUE_MAX", cast=int, default=10_000),
+            audit_append_timeout=config(
+                "HUB_AUDIT_APPEND_TIMEOUT", cast=float, default=10.0
+            ),
+            audit_checkpoint_every=config(
+                "HUB_AUDIT_CHECKPOINT_EVERY", cast=int, default=1000
+            ),
+            audit_checkpoint_seconds=config(
+                "HUB_AUDIT_CHECKPOINT_SECONDS", cast=float, default=300.0
+            ),
+            audit_keys_dir=Path(config("HUB_AUDIT_KEYS_DIR", default="var/audit-keys")),
+            audit_checkpoint_file=Path(
+                config(
+                    "HUB_AUDIT_CHECKPOINT_FILE", default="var/audit-checkpoints.jsonl"
+                )
+            ),
+            audit_retention_days=config(
+                "HUB_AUDIT_RETENTION_DAYS", cast=int, default=1825
+            ),
         )
 
 

@@ -10,6 +10,7 @@ from enum import Enum as PyEnum
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     CheckConstraint,
     Date,
     Enum,
@@ -324,3 +325,93 @@ class ExternalClient(Base):
 
     def __repr__(self) -> str:
         return f"ExternalClient({self.issuer!r}, {self.subject!r})"
+
+
+class AuditEntry(Base):
+    """One audited request, chained: `hash` = SHA-256(prev_hash + canonical entry)."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        Index("ix_audit_entry_at", "at"),
+        Index("ix_audit_entry_client", "client_id", "at"),
+    )
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kind: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20))
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    client_address: Mapped[str | None] = mapped_column(String(64))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    agency_id: Mapped[int | None] = mapped_column(Integer)
+    agency_name: Mapped[str | None] = mapped_column(String(200))
+    agency_kind: Mapped[str | None] = mapped_column(String(40))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    purpose: Mapped[str | None] = mapped_column(String(40))
+    case_ref: Mapped[str | None] = mapped_column(String(100))
+    # Client-chosen and unbounded: Text, so no name can make a batch fail.
+    operation_name: Mapped[str | None] = mapped_column(Text)
+    document_sha256: Mapped[str | None] = mapped_column(String(64))
+    variables: Mapped[dict[str, object]] = mapped_column(JSON)
+    enterprises: Mapped[list[str]] = mapped_column(JSON)
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    denied: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(String(60))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+    def __repr__(self) -> str:
+        return f"AuditEntry({self.seq}, {self.outcome})"
+
+
+class AuditEnterprise(Base):
+    """Index of which entries returned which enterprise (for "who looked at me")."""
+
+    __tablename__ = "audit_enterprise"
+    # By seq: pruning deletes ranges, and PostgreSQL checks the foreign key per row.
+    __table_args__ = (Index("ix_audit_enterprise_seq", "seq"),)
+
+    enterprise_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    seq: Mapped[int] = mapped_column(
+        ForeignKey("audit_entry.seq"), primary_key=True, autoincrement=False
+    )
+
+    def __repr__(self) -> str:
+        return f"AuditEnterprise({self.enterprise_code!r}, {self.seq})"
+
+
+class AuditHead(Base):
+    """The chain's newest entry; its row lock serialises writers across workers.
+
+    One row (id 1). `pruned_before` is the first seq kept after pruning (0: none
+    pruned); `checkpoint_seq`/`checkpoint_at` name the newest signed checkpoint,
+    read under the same lock so workers agree when the next one is due.
+    """
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    pruned_before: Mapped[int] = mapped_column(BigInteger, default=0)
+    checkpoint_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    checkpoint_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"AuditHead({self.seq})"
+
+
+class AuditCheckpoint(Base):
+    """A signed statement of the chain's head, also written outside the database."""
+
+    __tablename__ = "audit_checkpoint"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    kid: Mapped[str] = mapped_column(String(100))
+    signature: Mapped[str] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"AuditCheckpoint({self.seq})"

@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
 from auth.clients import create_agency, create_client
-from auth.scopes import Scope
+from auth.scopes import PURPOSE_REQUIRED, PURPOSES, Scope
 from hub.app import create_app
+from hub.audit.chain import genesis_head
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
 from hub.enums import AgencyKind
@@ -91,6 +92,7 @@ async def engine(migrated_engine: AsyncEngine) -> AsyncEngine:
         else:
             for table in DATA_TABLES:
                 await conn.execute(text(f"DELETE FROM {table}"))
+        await conn.execute(genesis_head())  # as migration 0003 leaves it
     return migrated_engine
 
 
@@ -101,12 +103,14 @@ def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Fixed clock, a fresh signing-key directory, and no auth caching."""
+    """Fixed clock, fresh key directories and checkpoint file, no auth caching."""
     return Settings(
         database_url=database_url,
         clock=lambda: NOW,
         keys_dir=tmp_path / "keys",
         auth_cache_seconds=0,
+        audit_keys_dir=tmp_path / "audit-keys",
+        audit_checkpoint_file=tmp_path / "audit-checkpoints.jsonl",
     )
 
 
@@ -119,9 +123,12 @@ def app(
 
 @pytest.fixture
 async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    """httpx on the app; the ASGI transport runs no lifespan, so the audit
+    writer (started by its first append) is closed here."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as c:
         yield c
+    await app.state.audit.aclose()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,10 +213,14 @@ class Tokens:
         scope: str | None = None,
         **agency: Any,
     ) -> dict[str, str]:
-        """`Authorization: Bearer ...` for a new agency of `kind`."""
-        return {
+        """`Authorization: Bearer ...` for a new agency of `kind`, with a
+        Hub-Purpose its kind may state when it must state one."""
+        headers = {
             "Authorization": f"Bearer {await self.token(kind, scope=scope, **agency)}"
         }
+        if kind in PURPOSE_REQUIRED:
+            headers["Hub-Purpose"] = min(PURPOSES[kind]).value
+        return headers
 
 
 @pytest.fixture
