@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SEED_ENTERPRISES ?= 2000
 
-.PHONY: install run test lint typecheck schema seed-bench clean
+.PHONY: install run test lint typecheck schema bench-seed bench-audit clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -40,3 +40,11 @@ schema: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+## Time loading 100,000 demo enterprises on SQLite and PostgreSQL (figures for BENCHMARKS.md).
+bench-seed: install
+	$(BIN)/python -m bench.seed 100000
+
+## Audited vs unaudited throughput and the writer's appends/s (figures for BENCHMARKS.md).
+bench-audit: install
+	$(BIN)/python -m bench.audit

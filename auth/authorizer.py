@@ -49,6 +49,7 @@ class Denial:
 class Plan:
     document: DocumentNode
     denials: tuple[Denial, ...]
+    served: tuple[str, ...] = ()  # Type.field coordinates the document reads
 
 
 class Authorizer:
@@ -104,101 +105,15 @@ class Authorizer:
             ),
             None,
         )
-        if operation is None:
+        root = self.schema.get_root_type(operation.operation) if operation else None
+        if operation is None or root is None:
             return Plan(document, ())
-        root = self.schema.get_root_type(operation.operation)
-        if root is None:
-            return Plan(document, ())
-        denied_nodes: set[int] = set()
-        denials: list[Denial] = []
-        self._walk(
-            operation.selection_set, root, (), fragments, scopes, denied_nodes, denials
+        walk = _Walk(self, fragments, scopes)
+        walk.selections(operation.selection_set, root, ())
+        document = (
+            visit(document, _Prune(walk.denied_nodes)) if walk.denials else document
         )
-        if not denials:
-            return Plan(document, ())
-        pruned = visit(document, _Prune(denied_nodes))
-        return Plan(pruned, tuple(denials))
-
-    def _walk(
-        self,
-        selection_set: SelectionSetNode,
-        parent: GraphQLNamedType,
-        path: tuple[str, ...],
-        fragments: Mapping[str, FragmentDefinitionNode],
-        scopes: frozenset[str],
-        denied_nodes: set[int],
-        denials: list[Denial],
-    ) -> None:
-        for selection in selection_set.selections:
-            if isinstance(selection, FieldNode):
-                self._field(
-                    selection, parent, path, fragments, scopes, denied_nodes, denials
-                )
-            elif isinstance(selection, InlineFragmentNode):
-                target = parent
-                if selection.type_condition is not None:
-                    target = (
-                        self.schema.get_type(selection.type_condition.name.value)
-                        or parent
-                    )
-                self._walk(
-                    selection.selection_set,
-                    target,
-                    path,
-                    fragments,
-                    scopes,
-                    denied_nodes,
-                    denials,
-                )
-            elif isinstance(selection, FragmentSpreadNode):
-                fragment = fragments.get(selection.name.value)
-                if fragment is not None:
-                    target = (
-                        self.schema.get_type(fragment.type_condition.name.value)
-                        or parent
-                    )
-                    self._walk(
-                        fragment.selection_set,
-                        target,
-                        path,
-                        fragments,
-                        scopes,
-                        denied_nodes,
-                        denials,
-                    )
-
-    def _field(
-        self,
-        node: FieldNode,
-        parent: GraphQLNamedType,
-        path: tuple[str, ...],
-        fragments: Mapping[str, FragmentDefinitionNode],
-        scopes: frozenset[str],
-        denied_nodes: set[int],
-        denials: list[Denial],
-    ) -> None:
-        if not isinstance(parent, GraphQLObjectType):
-            return
-        name = node.name.value
-        definition = parent.fields.get(name)
-        if definition is None:  # __typename and introspection meta-fields
-            return
-        key = (*path, (node.alias or node.name).value)
-        required = self.requirements.get((parent.name, name))
-        if required is not None and not satisfied(required, scopes):
-            denied_nodes.add(id(node))
-            denials.append(Denial(key, f"{parent.name}.{name}", required))
-            return
-        if node.selection_set is not None:
-            self._walk(
-                node.selection_set,
-                get_named_type(definition.type),
-                key,
-                fragments,
-                scopes,
-                denied_nodes,
-                denials,
-            )
+        return Plan(document, tuple(walk.denials), tuple(sorted(walk.served)))
 
     def readable_fields(
         self, type_name: str, scopes: frozenset[str]
@@ -214,6 +129,69 @@ class Authorizer:
                 self.requirements.get((type_name, name), (frozenset(),)), scopes
             )
         }
+
+
+class _Walk:
+    """One pass over an operation: what is denied, what is served."""
+
+    def __init__(
+        self,
+        authorizer: Authorizer,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        scopes: frozenset[str],
+    ) -> None:
+        self.schema = authorizer.schema
+        self.requirements = authorizer.requirements
+        self.fragments = fragments
+        self.scopes = scopes
+        self.denied_nodes: set[int] = set()
+        self.denials: list[Denial] = []
+        self.served: set[str] = set()
+
+    def selections(
+        self,
+        selection_set: SelectionSetNode,
+        parent: GraphQLNamedType,
+        path: tuple[str, ...],
+    ) -> None:
+        for selection in selection_set.selections:
+            if isinstance(selection, FieldNode):
+                self.field(selection, parent, path)
+            elif isinstance(selection, InlineFragmentNode):
+                target = parent
+                if selection.type_condition is not None:
+                    target = (
+                        self.schema.get_type(selection.type_condition.name.value)
+                        or parent
+                    )
+                self.selections(selection.selection_set, target, path)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = self.fragments.get(selection.name.value)
+                if fragment is not None:
+                    target = (
+                        self.schema.get_type(fragment.type_condition.name.value)
+                        or parent
+                    )
+                    self.selections(fragment.selection_set, target, path)
+
+    def field(
+        self, node: FieldNode, parent: GraphQLNamedType, path: tuple[str, ...]
+    ) -> None:
+        if not isinstance(parent, GraphQLObjectType):
+            return
+        name = node.name.value
+        definition = parent.fields.get(name)
+        if definition is None:  # __typename and introspection meta-fields
+            return
+        key = (*path, (node.alias or node.name).value)
+        required = self.requirements.get((parent.name, name))
+        if required is not None and not satisfied(required, self.scopes):
+            self.denied_nodes.add(id(node))
+            self.denials.append(Denial(key, f"{parent.name}.{name}", required))
+            return
+        self.served.add(f"{parent.name}.{name}")
+        if node.selection_set is not None:
+            self.selections(node.selection_set, get_named_type(definition.type), key)
 
 
 class _Prune(Visitor):

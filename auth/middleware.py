@@ -33,6 +33,7 @@ from auth.tokens import (
     parse_unverified,
     verify_access_token,
 )
+from hub.audit.draft import draft_of
 from hub.config import Settings
 from hub.db import is_unavailable
 from hub.request_id import request_id_of
@@ -116,6 +117,8 @@ class AuthMiddleware:
                 "bearer token refused",
                 extra={"reason": e.reason.value, "request_id": request_id_of(scope)},
             )
+            if (draft := draft_of(scope)) is not None:
+                draft.reason = e.reason.value
             await unauthorized(e)(scope, receive, send)
             return
         except Exception as e:

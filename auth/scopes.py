@@ -23,6 +23,7 @@ class Scope(StrEnum):
     ratings_evaluate = "ratings:evaluate"
     ratings_publish = "ratings:publish"
     audit_read = "audit:read"
+    access_log_read = "accesslog:read"
     webhooks_manage = "webhooks:manage"
 
 
@@ -90,6 +91,11 @@ CATALOGUE: dict[Scope, ScopeInfo] = {
             frozenset({K.CITY_EPB, K.CREDIT_OFFICE}),
         ),
         ScopeInfo(
+            Scope.access_log_read,
+            "who looked at an enterprise's data (查询记录): the bureau, or the enterprise itself",
+            EPB | {K.ENTERPRISE},
+        ),
+        ScopeInfo(
             Scope.webhooks_manage,
             "register webhook endpoints for change events",
             EXTERNAL_READERS | EPB | {K.INDUSTRY_REGULATOR},
@@ -114,9 +120,17 @@ PRESETS: dict[K, frozenset[Scope]] = {
     K.INSURER: frozenset(_READ | {Scope.insurance_read, Scope.insurance_write}),
     K.CITY_EPB: frozenset(Scope),
     K.COUNTY_EPB: frozenset(
-        _BANK | {Scope.insurance_write, Scope.data_write, Scope.ratings_evaluate}
+        _BANK
+        | {
+            Scope.insurance_write,
+            Scope.data_write,
+            Scope.ratings_evaluate,
+            Scope.access_log_read,
+        }
     ),
-    K.ENTERPRISE: frozenset(_READ | {Scope.penalties_detail, Scope.insurance_read}),
+    K.ENTERPRISE: frozenset(
+        _READ | {Scope.penalties_detail, Scope.insurance_read, Scope.access_log_read}
+    ),
 }
 
 # What anyone may read without a token: the public disclosure duty.
@@ -163,3 +177,49 @@ def matrix_markdown() -> str:
         cells.append("✔" if scope in PUBLIC_SCOPES else "✘")
         rows.append(f"| `{scope.value}` | {info.meaning} | " + " | ".join(cells) + " |")
     return "\n".join([header, rule, *rows])
+
+
+class Purpose(StrEnum):
+    """Why an agency reads (查询目的), sent in the Hub-Purpose header and audited."""
+
+    LOAN_APPROVAL = "LOAN_APPROVAL"  # 授信审批
+    POST_LOAN_MONITORING = "POST_LOAN_MONITORING"  # 贷后管理
+    SUBSIDY_REVIEW = "SUBSIDY_REVIEW"  # 专项资金审核
+    SUPERVISION = "SUPERVISION"  # 监管
+    INSURANCE_UNDERWRITING = "INSURANCE_UNDERWRITING"  # 承保
+    STATISTICS = "STATISTICS"  # 统计分析
+    SELF_INQUIRY = "SELF_INQUIRY"  # 企业自查
+
+
+# The purposes each agency kind may state; kinds in PURPOSE_REQUIRED must state one.
+PURPOSES: dict[K, frozenset[Purpose]] = {
+    K.COMMERCIAL_BANK: frozenset({Purpose.LOAN_APPROVAL, Purpose.POST_LOAN_MONITORING}),
+    K.PBOC_BRANCH: frozenset({Purpose.SUPERVISION, Purpose.STATISTICS}),
+    K.BANKING_REGULATOR: frozenset({Purpose.SUPERVISION, Purpose.STATISTICS}),
+    K.CREDIT_OFFICE: frozenset(
+        {Purpose.SUPERVISION, Purpose.SUBSIDY_REVIEW, Purpose.STATISTICS}
+    ),
+    K.INDUSTRY_REGULATOR: frozenset({Purpose.SUPERVISION, Purpose.SUBSIDY_REVIEW}),
+    K.INSURER: frozenset({Purpose.INSURANCE_UNDERWRITING}),
+    K.CITY_EPB: frozenset(
+        {Purpose.SUPERVISION, Purpose.SUBSIDY_REVIEW, Purpose.STATISTICS}
+    ),
+    K.COUNTY_EPB: frozenset(
+        {Purpose.SUPERVISION, Purpose.SUBSIDY_REVIEW, Purpose.STATISTICS}
+    ),
+    K.ENTERPRISE: frozenset({Purpose.SELF_INQUIRY}),
+}
+PURPOSE_REQUIRED: frozenset[K] = frozenset(PURPOSES) - EPB - {K.ENTERPRISE}
+
+
+def purposes_markdown() -> str:
+    """The README table: purposes each agency kind may state."""
+    rows = [
+        f"| {kind.value} | {'yes' if kind in PURPOSE_REQUIRED else 'no'} | "
+        + ", ".join(f"`{p.value}`" for p in sorted(PURPOSES[kind]))
+        + " |"
+        for kind in PURPOSES
+    ]
+    return "\n".join(
+        ["| agency kind | must state one | may state |", "|---|---|---|", *rows]
+    )

@@ -15,6 +15,8 @@ from auth.external import ExternalIssuer
 from auth.keys import KeyStore
 from auth.middleware import Authenticator, AuthMiddleware
 from auth.server.adapter import OAuthEndpoints
+from hub.audit.middleware import AuditMiddleware
+from hub.audit.writer import AuditWriter
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
 from hub.graphql import HubGraphQL, create_schema
@@ -31,10 +33,14 @@ def create_app(
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
 
+    audit = AuditWriter(sessionmaker, settings)
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
+        await audit.start()
         yield
+        await audit.aclose()  # what is queued is written before the engine goes
         if engine is not None:
             await engine.dispose()
 
@@ -61,7 +67,7 @@ def create_app(
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    return Starlette(
+    app = Starlette(
         debug=False,
         routes=[
             Route("/", home),
@@ -71,10 +77,13 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(AuditMiddleware, writer=audit, clock=settings.clock),
             Middleware(AuthMiddleware, authenticator=authenticator),
         ],
         lifespan=lifespan,
     )
+    app.state.audit = audit
+    return app
 
 
 def app_from_env() -> Starlette:

@@ -8,6 +8,7 @@ from strawberry.extensions import SchemaExtension
 
 from auth.authorizer import Authorizer, Denial, fill_denied
 from auth.introspection import filter_introspection
+from hub.audit.draft import draft_of
 from resolvers.context import Context
 from resolvers.errors import Forbidden
 from schema.directives import RequiresScopes
@@ -62,6 +63,10 @@ class Authorize(SchemaExtension):
             cache_key=ec.query,
         )
         ec.graphql_document = plan.document
+        draft = draft_of(context.request.scope)
+        if draft is not None:
+            draft.fields = plan.served
+            draft.denied = tuple(sorted({d.coordinate for d in plan.denials}))
         yield
         result = ec.result
         if result is None:

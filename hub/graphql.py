@@ -23,6 +23,10 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionContext, ExecutionResult
 
 from auth.caller import Caller
+from auth.purpose import PurposeError, purpose_case_ref, stated_purpose
+from hub.audit.draft import draft_of
+from hub.audit.notes import AuditNotes
+from hub.audit.record import Outcome
 from hub.authorization import Authorize
 from hub.config import Settings
 from hub.db import is_unavailable
@@ -67,7 +71,9 @@ def caller_of(request: Request) -> Caller:
 
 
 def create_schema() -> strawberry.Schema:
-    return build_schema(extensions=[CloseSession, Authorize], schema_class=QuietSchema)
+    return build_schema(
+        extensions=[CloseSession, Authorize, AuditNotes], schema_class=QuietSchema
+    )
 
 
 class HubGraphQL(GraphQL[Context, None]):
@@ -92,9 +98,25 @@ class HubGraphQL(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope, receive)
+        draft = draft_of(scope)
+        try:
+            purpose = stated_purpose(caller_of(request), request.headers)
+        except PurposeError as e:
+            if draft is not None:
+                draft.outcome, draft.reason = Outcome.DENIED, e.reason
+            refusal = error_response(400, e.message, "BAD_USER_INPUT", reason=e.reason)
+            await refusal(scope, receive, send)
+            return
+        if draft is not None and purpose is not None:
+            draft.purpose, draft.case_ref = (
+                purpose.value,
+                purpose_case_ref(request.headers),
+            )
         try:
             response = await self.run(request)
         except HTTPException as e:
+            if draft is not None:
+                draft.reason = "BAD_REQUEST"
             response = error_response(e.status_code, e.reason, "BAD_REQUEST")
         await response(scope, receive, send)
 
@@ -142,6 +164,9 @@ class HubGraphQL(GraphQL[Context, None]):
                     }
                 ]
             }
+        draft = draft_of(request.scope)
+        if draft is not None:
+            draft.outcome = outcome_of(result)
         body: GraphQLHTTPResponse = {"data": result.data}
         if errors:
             body["errors"] = [format_error(e, context.request_id) for e in errors]
@@ -194,7 +219,25 @@ def _client_error_code(message: str) -> str:
     return "GRAPHQL_VALIDATION_FAILED"
 
 
-def error_response(status: int, message: str, code: str) -> JSONResponse:
+def error_response(
+    status: int, message: str, code: str, *, reason: str | None = None
+) -> JSONResponse:
+    extensions = {"code": code} if reason is None else {"code": code, "reason": reason}
     return JSONResponse(
-        {"errors": [{"message": message, "extensions": {"code": code}}]}, status
+        {"errors": [{"message": message, "extensions": extensions}]}, status
     )
+
+
+def outcome_of(result: ExecutionResult) -> Outcome:
+    """How a GraphQL answer ends up in the audit log."""
+    errors = result.errors or []
+    if not errors:
+        return Outcome.OK
+    originals = [e.original_error for e in errors]
+    if any(
+        o is not None and not isinstance(o, HubError | GraphQLError) for o in originals
+    ):
+        return Outcome.ERROR
+    if result.data is None and all(e.path is None for e in errors):
+        return Outcome.INVALID
+    return Outcome.PARTIAL

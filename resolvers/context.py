@@ -34,6 +34,10 @@ class Context:
     now: datetime
     # Root fields resolve concurrently; one session must not: see `serialized`.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Whose data the response carries, for the audit log: credit codes of the
+    # enterprises returned, and enterprise ids of dataset rows returned alone.
+    returned_codes: set[str] = field(default_factory=set)
+    returned_ids: set[int] = field(default_factory=set)
 
     @property
     def today(self) -> date:

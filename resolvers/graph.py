@@ -149,6 +149,7 @@ async def attach_datasets(
     ctx: Context, enterprises: Sequence[EnterpriseView], wanted: frozenset[Dataset]
 ) -> None:
     """Fill the requested dataset lists of every enterprise, newest first."""
+    ctx.returned_codes.update(e.code for e in enterprises)
     if not enterprises or not wanted:
         return
     by_id = {e.id: e for e in enterprises}
@@ -208,3 +209,17 @@ async def load_enterprises_by_ids(
     views = [enterprise_view(r) for r in rows]
     await attach_datasets(ctx, views, wanted)
     return {v.id: v for v in views}
+
+
+async def returned_enterprise_codes(ctx: Context) -> list[str]:
+    """Credit codes of every enterprise whose data the response carries."""
+    missing = ctx.returned_ids - {0}
+    codes = set(ctx.returned_codes)
+    if missing:
+        async with ctx.lock:
+            codes.update(
+                await ctx.db.scalars(
+                    select(Enterprise.code).where(Enterprise.id.in_(missing))
+                )
+            )
+    return sorted(codes)

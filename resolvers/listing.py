@@ -68,6 +68,7 @@ async def fetch_page(
     rows = (await ctx.db.execute(stmt.order_by(id_column).limit(page.first + 1))).all()
     views = [make(r) for r in rows]
     result = make_page(kind, views, [v.id for v in views], page, total)
+    ctx.returned_ids.update(v.enterprise_id for v in result.items)
     if enterprise_wanted is not None:
         owners = await load_enterprises_by_ids(
             ctx, [v.enterprise_id for v in result.items], enterprise_wanted

@@ -8,6 +8,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
+from schema.audit import AuditQuery
 from schema.enterprise import EnterpriseQuery
 from schema.insurance import InsuranceQuery
 from schema.penalty import PenaltyQuery
@@ -17,7 +18,8 @@ from schema.risk import RiskQuery
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 Query = merge_types(
-    "Query", (EnterpriseQuery, RatingQuery, PenaltyQuery, RiskQuery, InsuranceQuery)
+    "Query",
+    (EnterpriseQuery, RatingQuery, PenaltyQuery, RiskQuery, InsuranceQuery, AuditQuery),
 )
 
 

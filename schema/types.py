@@ -27,6 +27,11 @@ from hub.enums import (
     Scheme,
     SupervisionCategory,
 )
+from resolvers.audit import (
+    CURSOR_KIND as AUDIT_CURSOR_KIND,
+    AuditEntryView,
+    list_accesses,
+)
 from resolvers.context import Context
 from resolvers.insurance import policy_in_force
 from resolvers.penalty import penalties_between
@@ -40,6 +45,7 @@ from resolvers.views import (
     RiskView,
 )
 from schema.directives import requires
+from schema.pagination import PAGE_SIZE_NOTE, Connection, page_request_for
 
 Info = strawberry.Info[Context, None]
 
@@ -199,6 +205,17 @@ class InsuranceEnrollment:
 
 
 @strawberry.type(
+    description="One access to an enterprise's data (查询记录), as the enterprise sees it."
+)
+class AccessLogEntry:
+    at: datetime = strawberry.field(description="When (UTC).")
+    agency_name: str | None = strawberry.field(description="Who: the agency.")
+    agency_kind: str | None
+    purpose: str | None = strawberry.field(description="Why: the declared purpose.")
+    outcome: str
+
+
+@strawberry.type(
     description="A supervised enterprise (企业) and its environmental credit."
 )
 class Enterprise:
@@ -299,3 +316,23 @@ class Enterprise:
         parent: strawberry.Parent[EnterpriseView], info: Info, as_of: date | None = None
     ) -> PolicyView | None:
         return policy_in_force(parent.policies, as_of=as_of or info.context.today)
+
+    @strawberry.field(
+        graphql_type=Connection[AccessLogEntry] | None,
+        description=(
+            "Who read this enterprise's data, oldest first (like Estonia's data tracker): "
+            "agency, purpose and time. " + PAGE_SIZE_NOTE
+        ),
+        directives=requires(Scope.access_log_read),
+    )
+    @staticmethod
+    async def access_log(
+        parent: strawberry.Parent[EnterpriseView],
+        info: Info,
+        first: int = 20,
+        after: str | None = None,
+    ) -> Connection[AuditEntryView]:
+        page = page_request_for(info, AUDIT_CURSOR_KIND, first, after)
+        return Connection.from_page(
+            await list_accesses(info.context, parent.code, page)
+        )

@@ -157,7 +157,11 @@ class TestEnterprisesByCodes:
         result = data_of(response)["enterprisesByCodes"]
         assert [e["code"] for e in result] == codes
         assert all(len(e["ratingHistory"]) == 2 and e["penalties"] for e in result)
-        assert len(statements) <= 8, statements
+        # the audit entry's own transaction is not a read
+        reads = [
+            s for s in statements if "audit_" not in s and not s.startswith("BEGIN")
+        ]
+        assert len(reads) <= 8, "\n".join(s[:90] for s in reads)
 
     async def test_queries_do_not_grow_with_the_batch(
         self, client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine

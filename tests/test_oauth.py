@@ -75,9 +75,9 @@ async def post_token(
 
 
 async def graphql_with(client: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await client.post(
-        "/graphql", json=TYPENAME, headers={"Authorization": f"Bearer {token}"}
-    )
+    """`{ __typename }` as a bank asking for a loan decision would."""
+    headers = {"Authorization": f"Bearer {token}", "Hub-Purpose": "LOAN_APPROVAL"}
+    return await client.post("/graphql", json=TYPENAME, headers=headers)
 
 
 async def jwks_of(client: httpx.AsyncClient) -> dict[str, dict[str, str]]:

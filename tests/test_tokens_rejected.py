@@ -304,7 +304,11 @@ async def get_typename(client: httpx.AsyncClient, authorization: str) -> httpx.R
     return await client.post(
         "/graphql",
         content=TYPENAME,
-        headers={"content-type": "application/json", "authorization": authorization},
+        headers={
+            "content-type": "application/json",
+            "authorization": authorization,
+            "hub-purpose": "LOAN_APPROVAL",  # the forged tokens speak for a bank
+        },
     )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl
 
+import orjson
 from authlib.oauth2.rfc6749 import InvalidClientError, OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
@@ -30,6 +31,7 @@ from auth.server.exchange import Exchange, bound, spent_assertion_key
 from auth.server.metadata import server_metadata
 from auth.server.models import FormRequest, HubClient
 from auth.tokens import LEEWAY_SECONDS, TokenRejected, parse_unverified
+from hub.audit.draft import AuditDraft, draft_of
 from hub.config import Settings
 from hub.db import is_unavailable
 from hub.models import OAuthClient, RevokedToken
@@ -108,7 +110,10 @@ class OAuthEndpoints:
             return refused
         try:
             return await self._exchange(
-                oauth_request, call, request_id_of(request.scope)
+                oauth_request,
+                call,
+                request_id_of(request.scope),
+                draft_of(request.scope),
             )
         except Exception as e:
             if not is_unavailable(e):
@@ -134,6 +139,7 @@ class OAuthEndpoints:
         oauth_request: FormRequest,
         call: Callable[[FormRequest], Response],
         request_id: str,
+        draft: AuditDraft | None,
     ) -> Response:
         """Load, run authlib in a worker thread, persist its decisions, commit."""
         now = self.settings.clock()
@@ -142,6 +148,7 @@ class OAuthEndpoints:
             exchange.request_id = request_id
             with bound(exchange):  # the worker thread sees it (context is copied)
                 response: Response = await run_in_threadpool(call, oauth_request)
+            note_exchange(draft, exchange, response)
             if response.status_code != 200 or not (
                 exchange.spent_assertions or exchange.revocations
             ):
@@ -162,6 +169,24 @@ class OAuthEndpoints:
         for access in exchange.revocations:
             self.directory.note_revoked(access.jti, _utc(access.expires_at))
         return response
+
+
+def note_exchange(
+    draft: AuditDraft | None, exchange: Exchange, response: Response
+) -> None:
+    """Tell the audit entry which client asked and what it was granted."""
+    if draft is None:
+        return
+    if len(exchange.clients) == 1:
+        draft.client_id = next(iter(exchange.clients))
+    if response.status_code == 200:
+        granted = orjson.loads(bytes(response.body)).get("scope", "")
+        draft.scopes = tuple(sorted(str(granted).split()))
+    else:
+        error = (
+            orjson.loads(bytes(response.body)).get("error") if response.body else None
+        )
+        draft.reason = str(error).upper() if error else None
 
 
 async def read_form(request: Request) -> dict[str, str]:

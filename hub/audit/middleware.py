@@ -1,0 +1,118 @@
+"""Fail-closed auditing of /graphql and /oauth/token.
+
+The response is held back until its audit entry is committed; if the entry
+cannot be written, the caller gets 503 AUDIT_UNAVAILABLE and no data.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+import orjson
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hub.audit.draft import AuditDraft
+from hub.audit.record import EntryKind
+from hub.audit.writer import AuditUnavailable, AuditWriter
+from hub.request_id import request_id_of
+
+log = logging.getLogger("hub.audit")
+
+AUDITED = {"/graphql": EntryKind.GRAPHQL, "/oauth/token": EntryKind.TOKEN}
+RETRY_AFTER_SECONDS = b"5"
+
+
+class AuditMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, writer: AuditWriter, clock: Callable[[], datetime]
+    ) -> None:
+        self.app = app
+        self.writer = writer
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = AUDITED.get(scope.get("path", "")) if scope["type"] == "http" else None
+        if kind is None:
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        draft = AuditDraft(
+            kind=kind,
+            at=self.clock(),
+            request_id=request_id_of(scope),
+            client_address=client[0] if client else None,
+        )
+        scope.setdefault("state", {})["audit"] = draft
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)
+        start = next((m for m in held if m["type"] == "http.response.start"), None)
+        if start is None:
+            return
+        if _is_ide_page(start):  # GraphiQL for a browser: no data, not an access
+            for message in held:
+                await send(message)
+            return
+        try:
+            draft.caller = scope["state"].get("caller")
+            await self.writer.append(draft.finish(start["status"]))
+        except AuditUnavailable:
+            if start["status"] == 200:
+                log.error(
+                    "audit unavailable: answer withheld",
+                    extra={"request_id": draft.request_id},
+                )
+                await _unavailable(send, draft.request_id, kind)
+                return
+            # A refusal or failure carries no data: it goes out, its entry is lost.
+            log.error(
+                "audit unavailable: entry of a refusal lost",
+                extra={"request_id": draft.request_id},
+            )
+        for message in held:
+            await send(message)
+
+
+def _is_ide_page(start: Message) -> bool:
+    content_type = Headers(raw=start.get("headers", [])).get("content-type", "")
+    return start["status"] == 200 and content_type.startswith("text/html")
+
+
+async def _unavailable(send: Send, request_id: str, kind: EntryKind) -> None:
+    message = "The audit log cannot be written, so no data is returned; retry later."
+    if kind is EntryKind.TOKEN:  # RFC 6749 §5.2 shape for OAuth clients
+        body = orjson.dumps(
+            {"error": "temporarily_unavailable", "error_description": message}
+        )
+    else:
+        body = orjson.dumps(
+            {
+                "errors": [
+                    {
+                        "message": message,
+                        "extensions": {
+                            "code": "AUDIT_UNAVAILABLE",
+                            "reason": "AUDIT_UNAVAILABLE",
+                            "requestId": request_id,
+                        },
+                    }
+                ]
+            }
+        )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", RETRY_AFTER_SECONDS),
+                (b"x-request-id", request_id.encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

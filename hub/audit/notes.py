@@ -1,0 +1,45 @@
+"""Strawberry's side of the audit entry: the document, and whose data went out."""
+
+from typing import Any
+
+from graphql import DocumentNode, OperationDefinitionNode
+from strawberry.extensions import SchemaExtension
+
+from hub.audit.draft import draft_of
+from resolvers.context import Context
+from resolvers.graph import returned_enterprise_codes
+
+
+class AuditNotes(SchemaExtension):
+    """Notes the operation on the request's audit draft.
+
+    Listed after CloseSession, so it finishes while the session is still open
+    (it may look up the codes of enterprises returned only by id).
+    """
+
+    async def on_operation(self) -> Any:
+        ec = self.execution_context
+        context = ec.context
+        draft = (
+            draft_of(context.request.scope) if isinstance(context, Context) else None
+        )
+        if draft is not None:
+            draft.note_document(ec.query, ec.operation_name, ec.variables)
+        yield
+        if draft is not None and isinstance(context, Context):
+            draft.operation_name = draft.operation_name or _operation_name(
+                ec.graphql_document
+            )
+            draft.enterprises = tuple(await returned_enterprise_codes(context))
+
+
+def _operation_name(document: DocumentNode | None) -> str | None:
+    """The name of the document's only operation, when the client sent none."""
+    if document is None:
+        return None
+    names = [
+        d.name.value if d.name else None
+        for d in document.definitions
+        if isinstance(d, OperationDefinitionNode)
+    ]
+    return names[0] if len(names) == 1 else None
