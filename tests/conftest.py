@@ -7,7 +7,7 @@ PostgreSQL too (`.ci/run` sets it).
 import asyncio
 import itertools
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -257,3 +257,22 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
     asyncio.run(migrate())
     return tmp_path
+
+
+REPO_VAR = Path(__file__).resolve().parent.parent / "var"
+
+
+def _state_of_var() -> dict[str, tuple[int, int]]:
+    return {
+        str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in REPO_VAR.rglob("*")
+        if p.is_file() and "audit" in str(p.relative_to(REPO_VAR))
+    }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _repo_var_untouched() -> Iterator[None]:
+    """No test may write the developer's own audit keys or checkpoint file."""
+    before = _state_of_var()
+    yield
+    assert _state_of_var() == before, "a test wrote audit files under var/"

@@ -1,5 +1,6 @@
 """Transport and GraphQL errors: community codes, no leaks, 503 when the database is gone."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -10,7 +11,6 @@ from hub.app import create_app
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
 from hub.migrate import upgrade
-from tests.conftest import NOW
 from tests.helpers import error_of, post_graphql
 
 pytestmark = pytest.mark.anyio
@@ -119,12 +119,11 @@ class TestGraphQLErrors:
 
 
 class TestDatabaseUnavailable:
-    async def test_503_then_recovers(self, tmp_path: Path) -> None:
+    async def test_503_then_recovers(self, tmp_path: Path, settings: Settings) -> None:
+        base = settings
         # given: the database file lives in a directory that does not exist yet
         missing = tmp_path / "not-yet" / "hub.db"
-        settings = Settings(
-            database_url=f"sqlite+aiosqlite:///{missing}", clock=lambda: NOW
-        )
+        settings = replace(base, database_url=f"sqlite+aiosqlite:///{missing}")
         engine = create_async_engine(settings.database_url, pool_pre_ping=True)
         app = create_app(settings, sessionmaker=create_sessionmaker(engine))
         transport = httpx.ASGITransport(app=app)
@@ -156,12 +155,13 @@ class TestDatabaseUnavailable:
             # then the same app answers
             assert up.status_code == 200
             assert up.json() == {"data": {"enterprise": None}}
+        await app.state.audit.aclose()
         await engine.dispose()
 
-    async def test_postgresql_refusing_connections(self) -> None:
-        settings = Settings(
-            database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none",
-            clock=lambda: NOW,
+    async def test_postgresql_refusing_connections(self, settings: Settings) -> None:
+        base = settings
+        settings = replace(
+            base, database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none"
         )
         engine = create_engine(settings)
         app = create_app(settings, sessionmaker=create_sessionmaker(engine))
@@ -170,6 +170,7 @@ class TestDatabaseUnavailable:
             transport=transport, base_url="http://hub.test"
         ) as client:
             response = await post_graphql(client, LOOKUP, {"code": CODE})
+        await app.state.audit.aclose()
         await engine.dispose()
         assert response.status_code == 503
         assert error_of(response)["extensions"]["reason"] == "DATABASE_UNAVAILABLE"
