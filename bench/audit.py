@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import cast
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import select
 from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
+from bench.databases import fresh_pg
 from hub.app import create_app
 from hub.audit.checkpoint import public_keys
 from hub.audit.middleware import AuditMiddleware
@@ -40,7 +41,6 @@ from hub.migrate import upgrade
 from hub.models import Enterprise
 from seeds.loader import load_demo
 
-PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_URL = os.environ.get(
     "BENCH_AUDIT_DATABASE_URL",
     "postgresql+asyncpg://postgres@127.0.0.1:5432/bench_audit",
@@ -160,23 +160,13 @@ async def run(url: str, keys: Path, n_appends: int, n_requests: int) -> None:
     await engine.dispose()
 
 
-async def fresh_pg() -> None:
-    admin = create_engine(Settings(database_url=PG_ADMIN_URL))
-    async with admin.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        name = PG_URL.rsplit("/", 1)[1]
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
-
-
 async def main(n_appends: int, n_requests: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         print("SQLite (file, WAL, synchronous=FULL)")
         await run(
             f"sqlite+aiosqlite:///{tmp}/bench.db", Path(tmp), n_appends, n_requests
         )
-    await fresh_pg()
+    await fresh_pg(PG_URL)
     with tempfile.TemporaryDirectory() as tmp:
         print("PostgreSQL")
         await run(PG_URL, Path(tmp), n_appends, n_requests)

@@ -12,27 +12,15 @@ import tempfile
 import time
 from datetime import date
 
-from sqlalchemy import text
-
+from bench.databases import fresh_pg
 from hub.config import Settings
 from hub.db import create_engine
 from hub.migrate import upgrade
 from seeds.loader import load_demo
 
-PG_ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
 )
-
-
-async def fresh_pg() -> None:
-    admin = create_engine(Settings(database_url=PG_ADMIN_URL))
-    async with admin.connect() as conn:
-        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-        name = PG_URL.rsplit("/", 1)[1]
-        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        await conn.execute(text(f'CREATE DATABASE "{name}"'))
-    await admin.dispose()
 
 
 async def timed(url: str, n: int) -> float:
@@ -48,7 +36,7 @@ async def timed(url: str, n: int) -> float:
 async def main(n: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = await timed(f"sqlite+aiosqlite:///{tmp}/bench.db", n)
-    await fresh_pg()
+    await fresh_pg(PG_URL)
     pg = await timed(PG_URL, n)
     print("| database | enterprises | seconds |")
     print("|---|---|---|")
