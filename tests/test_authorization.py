@@ -171,29 +171,24 @@ async def add_everything(db: AsyncSession, district: str = "320205") -> str:
     return e.code
 
 
-HeadersFor = Callable[[AgencyKind | None], Awaitable[dict[str, str]]]
+HeadersFor = Callable[[AgencyKind | None, str], Awaitable[dict[str, str]]]
 
 
 @pytest.fixture
 def headers_for(tokens: Any) -> HeadersFor:
-    async def make(kind: AgencyKind | None) -> dict[str, str]:
+    """Headers of a caller of `kind`; an ENTERPRISE caller is the enterprise `code`."""
+
+    async def make(kind: AgencyKind | None, code: str) -> dict[str, str]:
         if kind is None:
             return {}
-        if kind is AgencyKind.ENTERPRISE:
-            raise AssertionError(
-                "enterprise callers need their code: use tokens directly"
-            )
-        result: dict[str, str] = await tokens.headers(kind)
+        extra = {"enterprise_code": code} if kind is AgencyKind.ENTERPRISE else {}
+        result: dict[str, str] = await tokens.headers(kind, **extra)
         return result
 
     return make
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [k for k in KINDS if k is not AgencyKind.ENTERPRISE],
-    ids=lambda k: k.value if k else "PUBLIC",
-)
+@pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.value if k else "PUBLIC")
 @pytest.mark.parametrize("type_name", list(ACCESS))
 async def test_field_matrix(
     client: httpx.AsyncClient,
@@ -214,7 +209,7 @@ async def test_field_matrix(
     scopes = scopes_of(kind)
     # when
     response = await post_graphql(
-        client, query, {"code": code}, headers=await headers_for(kind)
+        client, query, {"code": code}, headers=await headers_for(kind, code)
     )
     # then
     assert response.status_code == 200, response.text
