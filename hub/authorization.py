@@ -1,5 +1,6 @@
 """Glue between strawberry and auth.authorizer: one check per operation."""
 
+import weakref
 from typing import Any
 
 import strawberry
@@ -13,14 +14,17 @@ from resolvers.context import Context
 from resolvers.errors import Forbidden
 from schema.directives import RequiresScopes
 
-_AUTHORIZERS: dict[int, Authorizer] = {}
+# Keyed by the schema object itself: an id() could be reused by a later schema.
+_AUTHORIZERS: "weakref.WeakKeyDictionary[strawberry.Schema, Authorizer]" = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def authorizer_for(schema: strawberry.Schema) -> Authorizer:
     """The schema's authorizer, built once from the @requiresScopes directives."""
-    found = _AUTHORIZERS.get(id(schema))
+    found = _AUTHORIZERS.get(schema)
     if found is None:
-        found = _AUTHORIZERS[id(schema)] = Authorizer(
+        found = _AUTHORIZERS[schema] = Authorizer(
             schema._schema, requirements_of(schema)
         )
     return found

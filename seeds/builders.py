@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from hub.credit_code import complete_credit_code
+from hub.decision_number import canonical_decision_number
 from hub.enums import (
     EnterpriseStatus,
     Grade,
@@ -104,7 +105,7 @@ def penalty(
     return PenaltyDecision(
         enterprise_id=owner.id,
         decision_number=number,
-        decision_number_key=number,
+        decision_number_key=canonical_decision_number(number),
         categories=list(categories),
         violation_type="超标排放大气污染物",
         facts="2026年2月执法监测发现废气排放口颗粒物浓度超标。",

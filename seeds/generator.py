@@ -11,7 +11,6 @@ import bisect
 import itertools
 import math
 import random
-import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 from hub.credit_code import ALPHABET, complete_credit_code
+from hub.decision_number import canonical_decision_number
 from hub.districts import CURRENT_DISTRICT_CODES, WUXI_DISTRICTS
 from hub.enums import (
     EClass,
@@ -93,20 +93,6 @@ def _batches(builder: "_Builder", ids: range, size: int) -> Iterator[Batch]:
         for eid in chunk:
             builder.add(eid, rows)
         yield Batch(start + len(chunk), rows)
-
-
-_BRACKETS = str.maketrans(
-    {"[": "〔", "]": "〕", "(": "〔", ")": "〕", "【": "〔", "】": "〕"}
-)
-
-
-def canonical_decision_number(number: str) -> str:
-    """The matching key of a decision number: one bracket form (〔〕), no spaces.
-
-    NFKC first folds full-width forms (［２０２３］ → [2023]) and ﹝﹞ into 〔〕.
-    """
-    folded = "".join(unicodedata.normalize("NFKC", number).split())
-    return folded.translate(_BRACKETS)
 
 
 def annual_years(today: date) -> range:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from hub.config import Settings
 from hub.credit_code import complete_credit_code, parse_credit_code
 from hub.db import create_engine
+from hub.decision_number import canonical_decision_number
 from hub.districts import WUXI_DISTRICTS
 from hub.enums import (
     EnterpriseStatus,
@@ -29,7 +30,7 @@ from hub.enums import (
 )
 from hub.migrate import upgrade
 from hub.models import Base
-from seeds.generator import TABLES, Row, canonical_decision_number, generate
+from seeds.generator import TABLES, Row, generate
 from seeds.loader import SeedError, SeedSummary, load_demo
 
 pytestmark = pytest.mark.anyio
