@@ -17,12 +17,15 @@ class Caller:
         publication window (everyone but the EPB itself).
     districts: division codes a county bureau is confined to; None = the city.
     enterprise_code: an ENTERPRISE caller sees only its own records.
+    org_code: the agency's own credit code (an insurer writes only its own
+        policies).
     """
 
     scopes: frozenset[Scope] = PUBLIC_SCOPES
     published_only: bool = True
     districts: frozenset[str] | None = None
     enterprise_code: str | None = None
+    org_code: str | None = None
     client_id: str | None = None
     agency_id: int | None = None
     agency_name: str | None = None
@@ -58,6 +61,7 @@ class Caller:
             if kind is AgencyKind.COUNTY_EPB and district_code
             else None,
             enterprise_code=enterprise_code if kind is AgencyKind.ENTERPRISE else None,
+            org_code=enterprise_code,
             client_id=client_id,
             agency_id=agency_id,
             agency_name=agency_name,

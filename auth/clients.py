@@ -27,6 +27,9 @@ CLIENT_ID_ALPHABET = string.ascii_letters + string.digits
 CLIENT_ID_LENGTH = 24
 
 
+CODED_KINDS = frozenset({AgencyKind.ENTERPRISE, AgencyKind.INSURER})
+
+
 class RegistryError(ValueError):
     """A refused agency or client operation; the message says why."""
 
@@ -58,15 +61,19 @@ async def create_agency(
         raise RegistryError("a COUNTY_EPB agency needs --district (e.g. 320205)")
     if district_code:
         await _check_district(session, district_code, kind)
-    if kind is AgencyKind.ENTERPRISE:
-        if not enterprise_code:
-            raise RegistryError("an ENTERPRISE agency needs --enterprise-code")
+    if kind is AgencyKind.ENTERPRISE and not enterprise_code:
+        raise RegistryError("an ENTERPRISE agency needs --enterprise-code")
+    if enterprise_code:
+        # Its own credit code: an enterprise reads its records, an insurer
+        # submits the policies it underwrote.
+        if kind not in CODED_KINDS:
+            raise RegistryError(
+                "only ENTERPRISE and INSURER agencies carry a credit code"
+            )
         try:
             enterprise_code = parse_credit_code(enterprise_code)
         except CreditCodeError as e:
             raise RegistryError(f"invalid credit code: {e}") from None
-    elif enterprise_code:
-        raise RegistryError("only ENTERPRISE agencies carry a credit code")
     agency = Agency(
         name=name,
         kind=kind,

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,7 +38,7 @@ from auth.tokens import LEEWAY_SECONDS
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
 from hub.enums import AgencyKind
-from hub.models import Enterprise
+from hub.models import Enterprise, InsurancePolicy
 
 agency_app = typer.Typer(help="Agencies that hold OAuth clients.", no_args_is_help=True)
 client_app = typer.Typer(help="OAuth 2 client credentials.", no_args_is_help=True)
@@ -108,7 +108,11 @@ def agency_add(
     kind: AgencyKind = typer.Option(..., case_sensitive=False, help="Agency kind."),
     district: str | None = typer.Option(None, help="District code (county bureaus)."),
     enterprise_code: str | None = typer.Option(
-        None, help="Unified social credit code (ENTERPRISE agencies)."
+        None,
+        "--enterprise-code",
+        "--credit-code",
+        help="The agency's own unified social credit code: required for "
+        "ENTERPRISE agencies, and for INSURER agencies that submit lists.",
     ),
 ) -> None:
     """Register an agency."""
@@ -296,6 +300,13 @@ def demo_clients(
             enterprise_code = await session.scalar(
                 select(Enterprise.code).order_by(Enterprise.id).limit(1)
             )
+        # The demo insurer is the data's largest insurer, so its lists match.
+        insurer_code = await session.scalar(
+            select(InsurancePolicy.insurer_code)
+            .group_by(InsurancePolicy.insurer_code)
+            .order_by(func.count().desc(), InsurancePolicy.insurer_code)
+            .limit(1)
+        )
         made = []
         for kind, name in DEMO_AGENCIES.items():
             if kind is AgencyKind.ENTERPRISE and not enterprise_code:
@@ -305,9 +316,7 @@ def demo_clients(
                 name=name,
                 kind=kind,
                 district_code=DEMO_DISTRICT if kind is AgencyKind.COUNTY_EPB else None,
-                enterprise_code=enterprise_code
-                if kind is AgencyKind.ENTERPRISE
-                else None,
+                enterprise_code=_demo_code(kind, enterprise_code, insurer_code),
                 now=settings.clock(),
             )
             client = await create_client(session, agency=agency, now=settings.clock())
@@ -341,6 +350,14 @@ def demo_clients(
     if not enterprise_code:
         err().print("no ENTERPRISE demo client: no enterprise to bind it to")
     err().print(f"credentials written to {output} (mode 0600); {SECRET_WARNING}")
+
+
+def _demo_code(
+    kind: AgencyKind, enterprise_code: str | None, insurer_code: str | None
+) -> str | None:
+    if kind is AgencyKind.ENTERPRISE:
+        return enterprise_code
+    return insurer_code if kind is AgencyKind.INSURER else None
 
 
 # Identifiers are never cut short: columns fold, and these keep their width.

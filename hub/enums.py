@@ -154,3 +154,40 @@ class AgencyKind(Enum):
     CITY_EPB = "CITY_EPB"  # 市生态环境局
     COUNTY_EPB = "COUNTY_EPB"  # 区县生态环境分局
     ENTERPRISE = "ENTERPRISE"  # an enterprise reading its own data
+
+
+class EventKind(Enum):
+    """Environmental events that credit is built from, besides penalties."""
+
+    INSPECTION_FINDING = "INSPECTION_FINDING"  # 检查发现问题
+    EMERGENCY = "EMERGENCY"  # 突发环境事件
+    COURT_RULING = "COURT_RULING"  # 司法判决
+    CREDIT_COMMITMENT = "CREDIT_COMMITMENT"  # 环保信用承诺
+
+
+class EmergencyLevel(Enum):
+    """Grade of an environmental emergency (突发环境事件分级)."""
+
+    GENERAL = "GENERAL"  # 一般
+    LARGER = "LARGER"  # 较大
+    MAJOR = "MAJOR"  # 重大
+    ESPECIALLY_MAJOR = "ESPECIALLY_MAJOR"  # 特别重大
+
+
+class Dataset(Enum):
+    """What an import or a write records (归集的数据集)."""
+
+    ENTERPRISES = "ENTERPRISES"
+    PENALTIES = "PENALTIES"
+    RISK = "RISK"
+    INSURANCE = "INSURANCE"
+    EMISSIONS = "EMISSIONS"
+    EVENTS = "EVENTS"
+
+
+class BatchSource(Enum):
+    """How a batch of records arrived."""
+
+    MUTATION = "MUTATION"  # one record through GraphQL
+    UPLOAD = "UPLOAD"  # a file uploaded through GraphQL
+    CLI = "CLI"  # `hub import` by the bureau's staff

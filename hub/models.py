@@ -11,6 +11,7 @@ from enum import Enum as PyEnum
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     Enum,
@@ -27,8 +28,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from hub.coltypes import Money, ScaledDecimal, UTCDateTime
 from hub.enums import (
     AgencyKind,
+    BatchSource,
+    Dataset,
     EClass,
+    EmergencyLevel,
     EnterpriseStatus,
+    EventKind,
     Grade,
     MClass,
     PenaltyStatus,
@@ -104,6 +109,7 @@ class Enterprise(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("collection_batch.id"))
 
     def __repr__(self) -> str:
         return f"Enterprise({self.code!r}, {self.name!r})"
@@ -169,6 +175,7 @@ class PenaltyDecision(Base):
     authority_code: Mapped[str] = mapped_column(String(18))
     publication_end_date: Mapped[date] = mapped_column(Date)
     status: Mapped[PenaltyStatus] = mapped_column(enum_column(PenaltyStatus, "status"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("collection_batch.id"))
 
     def __repr__(self) -> str:
         return f"PenaltyDecision({self.decision_number!r})"
@@ -179,7 +186,9 @@ class RiskAssessment(Base):
 
     __tablename__ = "risk_assessment"
     __table_args__ = (
-        Index("ix_risk_assessment_enterprise", "enterprise_id", "assessed_on"),
+        UniqueConstraint(
+            "enterprise_id", "assessed_on", name="uq_risk_assessment_enterprise_date"
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -204,6 +213,7 @@ class RiskAssessment(Base):
     plan_filing_number: Mapped[str | None] = mapped_column(String(100))
     plan_filed_on: Mapped[date | None] = mapped_column(Date)
     filing_authority: Mapped[str | None] = mapped_column(String(200))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("collection_batch.id"))
 
     def __repr__(self) -> str:
         return f"RiskAssessment({self.enterprise_id}, {self.overall_level.name})"
@@ -230,9 +240,129 @@ class InsurancePolicy(Base):
     per_accident_limit: Mapped[Decimal] = mapped_column(Money())
     premium: Mapped[Decimal] = mapped_column(Money())
     status: Mapped[PolicyStatus] = mapped_column(enum_column(PolicyStatus, "status"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("collection_batch.id"))
 
     def __repr__(self) -> str:
         return f"InsurancePolicy({self.policy_number!r})"
+
+
+class AnnualEmission(Base):
+    """Annual emissions of the main pollutants (主要污染物年排放量), in tonnes.
+
+    A pollutant the enterprise does not report is NULL, not zero.
+    """
+
+    __tablename__ = "annual_emission"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "year", name="uq_annual_emission"),
+        Index("ix_annual_emission_year", "year"),
+        CheckConstraint(
+            "cod >= 0 AND ammonia_nitrogen >= 0 AND so2 >= 0 AND nox >= 0",
+            name="not_negative",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    year: Mapped[int] = mapped_column(Integer)
+    # Tonnes to the kilogram, stored as integer kilograms.
+    cod: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3))
+    ammonia_nitrogen: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3))
+    so2: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3))
+    nox: Mapped[Decimal | None] = mapped_column(ScaledDecimal(3))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("collection_batch.id"))
+
+    def __repr__(self) -> str:
+        return f"AnnualEmission({self.enterprise_id}, {self.year})"
+
+
+class EnvironmentalEvent(Base):
+    """An inspection finding, emergency, court ruling or credit commitment.
+
+    `reference` is the document number (文书编号); with the authority and the
+    kind it is the business key, matched by its canonical form.
+    """
+
+    __tablename__ = "environmental_event"
+    __table_args__ = (
+        UniqueConstraint(
+            "authority_code",
+            "kind",
+            "reference_key",
+            name="uq_environmental_event_reference",
+        ),
+        Index("ix_environmental_event_enterprise", "enterprise_id", "occurred_on"),
+        CheckConstraint(
+            "valid_until IS NULL OR valid_until >= occurred_on", name="valid_period"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    kind: Mapped[EventKind] = mapped_column(enum_column(EventKind, "kind"))
+    reference: Mapped[str] = mapped_column(String(100))
+    reference_key: Mapped[str] = mapped_column(String(100))
+    occurred_on: Mapped[date] = mapped_column(Date)
+    authority_name: Mapped[str] = mapped_column(String(200))
+    authority_code: Mapped[str] = mapped_column(String(18))
+    severity: Mapped[EmergencyLevel | None] = mapped_column(
+        enum_column(EmergencyLevel, "severity")
+    )
+    violation_code: Mapped[str | None] = mapped_column(String(40))
+    criminal: Mapped[bool | None] = mapped_column(Boolean)
+    description: Mapped[str] = mapped_column(Text)
+    valid_until: Mapped[date | None] = mapped_column(Date)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("collection_batch.id"))
+
+    def __repr__(self) -> str:
+        return f"EnvironmentalEvent({self.kind.name}, {self.reference!r})"
+
+
+class CollectionBatch(Base):
+    """One write: a mutation, an uploaded file or a `hub import`; who, what, counts.
+
+    Written in the same transaction as the records it created or changed, so
+    every stored record can be traced to the batch that last wrote it.
+    """
+
+    __tablename__ = "collection_batch"
+    __table_args__ = (Index("ix_collection_batch_at", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset: Mapped[Dataset] = mapped_column(enum_column(Dataset, "dataset"))
+    source: Mapped[BatchSource] = mapped_column(enum_column(BatchSource, "source"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    file_name: Mapped[str | None] = mapped_column(String(255))
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer)
+    created: Mapped[int] = mapped_column(Integer)
+    updated: Mapped[int] = mapped_column(Integer)
+    unchanged: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"CollectionBatch({self.id}, {self.dataset.name}, {self.source.name})"
+
+
+class RecordHistory(Base):
+    """A record's values before a correction overwrote them; nothing is lost."""
+
+    __tablename__ = "record_history"
+    __table_args__ = (Index("ix_record_history_record", "dataset", "record_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dataset: Mapped[Dataset] = mapped_column(enum_column(Dataset, "dataset"))
+    record_id: Mapped[int] = mapped_column(Integer)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("collection_batch.id"))
+    previous: Mapped[dict[str, object]] = mapped_column(JSON)
+    changed: Mapped[list[str]] = mapped_column(JSON)
+
+    def __repr__(self) -> str:
+        return f"RecordHistory({self.dataset.name}, {self.record_id})"
 
 
 class CompulsoryInsurance(Base):

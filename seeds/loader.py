@@ -141,6 +141,8 @@ class _Encoder:
     def __init__(self, table: Table, dialect: Dialect) -> None:
         self.table = table
         self.names = [c.name for c in table.columns]
+        # Demo rows leave out what they do not set (batch_id): NULL.
+        self.optional = {c.name for c in table.columns if c.nullable}
         self.processors = [
             c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns
         ]
@@ -148,7 +150,11 @@ class _Encoder:
     def records(self, rows: Sequence[Row]) -> Records:
         columns: list[list[Any]] = []
         for name, process in zip(self.names, self.processors, strict=True):
-            values = [row[name] for row in rows]
+            values = (
+                [row.get(name) for row in rows]
+                if name in self.optional
+                else [row[name] for row in rows]
+            )
             if process is not None:
                 values = _convert(process, values)
             columns.append(values)
