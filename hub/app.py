@@ -17,6 +17,7 @@ from auth.middleware import Authenticator, AuthMiddleware
 from auth.server.adapter import OAuthEndpoints
 from hub.audit.middleware import AuditMiddleware
 from hub.audit.writer import AuditWriter
+from hub.body_limit import BodyLimitMiddleware
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
 from hub.graphql import HubGraphQL, create_schema
@@ -77,6 +78,7 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(AuditMiddleware, writer=audit, clock=settings.clock),
             Middleware(AuthMiddleware, authenticator=authenticator),
         ],

@@ -33,6 +33,10 @@ class Settings:
     max_batch_codes: int = 1000
     db_pool_size: int = 10
     log_level: str = "INFO"
+    # Writes (归集): request bodies and uploaded files; `hub import` has no
+    # body limit and takes --max-rows.
+    max_body_bytes: int = 10 * 1024 * 1024
+    import_max_rows: int = 50_000
     # OAuth 2 (auth/): issuer, audience and lifetime of the hub's access tokens.
     issuer: str = DEFAULT_ISSUER
     audience: str = DEFAULT_AUDIENCE
@@ -72,6 +76,10 @@ class Settings:
             raise ValueError("audit wait and timeout settings must not be negative")
         if self.audit_checkpoint_every < 0 or self.audit_checkpoint_seconds < 0:
             raise ValueError("HUB_AUDIT_CHECKPOINT_* must not be negative (0: off)")
+        if self.max_body_bytes < 1024 or self.import_max_rows < 1:
+            raise ValueError(
+                "HUB_MAX_BODY_BYTES must be >= 1024 and HUB_IMPORT_MAX_ROWS >= 1"
+            )
         if self.audit_retention_days < 1:
             raise ValueError("HUB_AUDIT_RETENTION_DAYS must be at least 1")
 
@@ -94,6 +102,10 @@ class Settings:
             max_batch_codes=config("HUB_MAX_BATCH_CODES", cast=int, default=1000),
             db_pool_size=config("HUB_DB_POOL_SIZE", cast=int, default=10),
             log_level=config("HUB_LOG_LEVEL", default="INFO"),
+            max_body_bytes=config(
+                "HUB_MAX_BODY_BYTES", cast=int, default=10 * 1024 * 1024
+            ),
+            import_max_rows=config("HUB_IMPORT_MAX_ROWS", cast=int, default=50_000),
             issuer=config("HUB_ISSUER", default=DEFAULT_ISSUER).rstrip("/"),
             audience=config("HUB_AUDIENCE", default=DEFAULT_AUDIENCE),
             token_ttl_seconds=config(

@@ -50,6 +50,11 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
+async def commit(session: AsyncSession) -> None:
+    """Commit a request's or a command's writes: the one place that commits."""
+    await session.commit()
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """True when the error means the database cannot be reached right now."""
     if isinstance(exc, OperationalError | InterfaceError):

@@ -6,6 +6,7 @@ codes and `extensions.reason` the precise cause. Unexpected errors are masked
 """
 
 import logging
+import re
 from typing import Any
 
 import orjson
@@ -29,7 +30,7 @@ from hub.audit.notes import AuditNotes
 from hub.audit.record import Outcome
 from hub.authorization import Authorize
 from hub.config import Settings
-from hub.db import is_unavailable
+from hub.db import commit, is_unavailable
 from hub.request_id import request_id_of
 from resolvers.context import Context
 from resolvers.errors import HubError
@@ -52,12 +53,28 @@ class QuietSchema(strawberry.Schema):
 
 
 class CloseSession(SchemaExtension):
-    """Ends the request's database session once the operation is done."""
+    """Ends the request's database session once the operation is done.
+
+    A request that wrote commits here, once; if the commit fails, the answer
+    becomes that error (nothing was written), never a success.
+    """
 
     async def on_operation(self) -> Any:
         yield
-        context = self.execution_context.context
-        if isinstance(context, Context):
+        ec = self.execution_context
+        context = ec.context
+        if not isinstance(context, Context):
+            return
+        try:
+            if context.wrote:
+                await commit(context.db)
+        except Exception as e:
+            if ec.result is not None:
+                ec.result.data = None
+                ec.result.errors = [
+                    GraphQLError("The write was not committed.", original_error=e)
+                ]
+        finally:
             try:
                 await context.db.close()
             except Exception:  # the database may be gone; the answer says so already
@@ -88,6 +105,9 @@ class HubGraphQL(GraphQL[Context, None]):
             schema,
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=False,
+            # Uploads need a bearer token with a write scope; no cookie
+            # authenticates, so a cross-site form post cannot write.
+            multipart_uploads_enabled=True,
         )
         self.settings = settings
         self.sessionmaker = sessionmaker
@@ -118,6 +138,8 @@ class HubGraphQL(GraphQL[Context, None]):
             if draft is not None:
                 draft.reason = "BAD_REQUEST"
             response = error_response(e.status_code, e.reason, "BAD_REQUEST")
+        finally:
+            await request.close()  # uploaded files' temporary files
         await response(scope, receive, send)
 
     async def get_context(
@@ -186,8 +208,10 @@ def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:
         formatted["message"] = original.message
         formatted["extensions"] = original.extensions
     elif original is None or isinstance(original, GraphQLError):
+        code = _client_error_code(error.message)
         formatted["extensions"] = {
-            "code": _client_error_code(error.message),
+            "code": code,
+            **(_variable_problem(error.message) if code == "BAD_USER_INPUT" else {}),
             **(error.extensions or {}),
         }
     else:
@@ -217,6 +241,22 @@ def _client_error_code(message: str) -> str:
     ):
         return "BAD_USER_INPUT"
     return "GRAPHQL_VALIDATION_FAILED"
+
+
+_VARIABLE = re.compile(r"^Variable '\$(\w+)'")
+_AT_RELATIVE = re.compile(r" at \.([\w.\[\]]+):")  # graphql-core 3.2
+_AT_QUOTED = re.compile(r" at '([\w.\[\]]+)'")  # older wording
+
+
+def _variable_problem(message: str) -> dict[str, str]:
+    """Which variable (or which field inside it) failed to coerce."""
+    variable = _VARIABLE.match(message)
+    field = variable.group(1) if variable else None
+    if (relative := _AT_RELATIVE.search(message)) and field:
+        field = f"{field}.{relative.group(1)}"
+    elif quoted := _AT_QUOTED.search(message):
+        field = quoted.group(1)
+    return {"reason": "INVALID_VARIABLE"} | ({"field": field} if field else {})
 
 
 def error_response(

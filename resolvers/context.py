@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from auth.caller import Caller
 from hub.config import Settings
+from resolvers.errors import BadUserInput
 
 CST = ZoneInfo("Asia/Shanghai")
 
@@ -38,6 +39,8 @@ class Context:
     # enterprises returned, and enterprise ids of dataset rows returned alone.
     returned_codes: set[str] = field(default_factory=set)
     returned_ids: set[int] = field(default_factory=set)
+    # Set by the one write a request may carry; hub.graphql then commits.
+    wrote: bool = False
 
     @property
     def today(self) -> date:
@@ -61,5 +64,32 @@ def serialized(
     async def run(ctx: Context, /, *args: P.args, **kwargs: P.kwargs) -> R:
         async with ctx.lock:
             return await fn(ctx, *args, **kwargs)
+
+    return run
+
+
+def writing(
+    fn: Callable[Concatenate[Context, P], Awaitable[R]],
+) -> Callable[Concatenate[Context, P], Awaitable[R]]:
+    """Run a mutation alone on the request's session; one write per request.
+
+    The request's transaction is committed once, after the operation
+    (hub.graphql.CloseSession), only if the write succeeded: a refused write
+    has flushed nothing, so nothing is half done. Two writes in one request
+    could not both be all-or-nothing, so the second is refused.
+    """
+
+    @functools.wraps(fn)
+    async def run(ctx: Context, /, *args: P.args, **kwargs: P.kwargs) -> R:
+        async with ctx.lock:
+            if ctx.wrote:
+                raise BadUserInput(
+                    "One write per request: send the other mutation separately.",
+                    reason="ONE_WRITE_PER_REQUEST",
+                    field="mutation",
+                )
+            result = await fn(ctx, *args, **kwargs)
+            ctx.wrote = True
+            return result
 
     return run

@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.audit import AuditQuery
+from schema.collect import CollectMutation
 from schema.enterprise import EnterpriseQuery
 from schema.insurance import InsuranceQuery
 from schema.penalty import PenaltyQuery
@@ -22,6 +23,8 @@ Query = merge_types(
     (EnterpriseQuery, RatingQuery, PenaltyQuery, RiskQuery, InsuranceQuery, AuditQuery),
 )
 
+Mutation = merge_types("Mutation", (CollectMutation,))
+
 
 def build_schema(
     *,
@@ -30,6 +33,7 @@ def build_schema(
 ) -> strawberry.Schema:
     return schema_class(
         query=Query,
+        mutation=Mutation,
         extensions=list(extensions),
         config=StrawberryConfig(disable_field_suggestions=True),
     )

@@ -69,3 +69,24 @@ PolicyStatus = strawberry.enum(
     enums.PolicyStatus,
     description="Insurance policy status: ACTIVE 有效, EXPIRED 过期, SURRENDERED 退保.",
 )
+EventKind = strawberry.enum(
+    enums.EventKind,
+    description=(
+        "Environmental event (环境信用事件): INSPECTION_FINDING 检查发现问题, "
+        "EMERGENCY 突发环境事件, COURT_RULING 司法判决, CREDIT_COMMITMENT 环保信用承诺."
+    ),
+)
+EmergencyLevel = strawberry.enum(
+    enums.EmergencyLevel,
+    description=(
+        "Emergency level (突发环境事件分级): GENERAL 一般, LARGER 较大, MAJOR 重大, "
+        "ESPECIALLY_MAJOR 特别重大."
+    ),
+)
+Dataset = strawberry.enum(
+    enums.Dataset,
+    description=(
+        "A collected dataset (归集): ENTERPRISES 企业名录, PENALTIES 行政处罚, "
+        "RISK 环境风险等级, INSURANCE 环责险, EMISSIONS 年排放量, EVENTS 环境信用事件."
+    ),
+)

@@ -93,7 +93,11 @@ class TestGraphQLErrors:
     async def test_variable_of_the_wrong_type(self, client: httpx.AsyncClient) -> None:
         response = await post_graphql(client, LOOKUP, {"code": {"$ne": 1}})
         error = error_of(response)
-        assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+        assert error["extensions"] == {
+            "code": "BAD_USER_INPUT",
+            "reason": "INVALID_VARIABLE",
+            "field": "code",
+        }
         assert "$code" in error["message"]
 
     async def test_operation_name_not_in_document(
@@ -105,13 +109,13 @@ class TestGraphQLErrors:
         assert response.status_code == 400
         assert error_of(response)["extensions"] == {"code": "BAD_REQUEST"}
 
-    async def test_mutation_is_not_offered(self, client: httpx.AsyncClient) -> None:
+    async def test_unknown_mutation(self, client: httpx.AsyncClient) -> None:
         response = await client.post("/graphql", json={"query": "mutation { x }"})
         assert response.json() == {
             "errors": [
                 {
-                    "message": "The mutation operation is not supported by the schema.",
-                    "locations": [{"line": 1, "column": 1}],
+                    "message": "Cannot query field 'x' on type 'Mutation'.",
+                    "locations": [{"line": 1, "column": 12}],
                     "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
                 }
             ]

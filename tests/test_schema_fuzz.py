@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, settings, strategies as st
 from schemathesis.checks import not_a_server_error
+from schemathesis.graphql import nodes
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from starlette.applications import Starlette
@@ -93,6 +94,17 @@ def fuzz_headers() -> dict[str, str]:
     """Filled by fuzz_schema with the city bureau's bearer token."""
     return {}
 
+
+# Decimals as clients write them, and some they should not; an Upload sent
+# as a plain string (a multipart upload cannot be generated from the schema).
+schemathesis.graphql.scalar(
+    "Decimal",
+    st.one_of(
+        st.decimals(allow_nan=True, allow_infinity=True).map(str),
+        st.text(max_size=12),
+    ).map(nodes.String),
+)
+schemathesis.graphql.scalar("Upload", st.text(max_size=20).map(nodes.String))
 
 schema = schemathesis.pytest.from_fixture("fuzz_schema")
 

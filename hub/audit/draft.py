@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from starlette.datastructures import UploadFile
 from starlette.types import Scope
 
 from auth.caller import Caller
@@ -94,7 +95,13 @@ def outcome_of_status(status: int) -> Outcome:
 
 
 def redact(value: Any) -> Any:
-    """Variables as sent, with anything that looks like a secret blanked out."""
+    """Variables as sent, with anything that looks like a secret blanked out.
+
+    An uploaded file is noted by name and size; its content is in the
+    collection batch it produced (hub/models.py CollectionBatch), by digest.
+    """
+    if isinstance(value, UploadFile):
+        return {"upload": value.filename, "bytes": value.size}
     if isinstance(value, dict):
         return {
             k: REDACTED if isinstance(k, str) and _SECRET_KEY.search(k) else redact(v)
