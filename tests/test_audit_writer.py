@@ -38,6 +38,7 @@ pytestmark = pytest.mark.anyio
 
 OTHER_CODE = "91320211MA1XXXXXX1"
 WRITERS, APPENDS = 3, 200
+WAVE = 20  # appends per wave in the multi-process test
 
 
 async def count(engine: AsyncEngine, model: type[object]) -> int:
@@ -364,10 +365,19 @@ def append_in_process(
         engine = create_engine(settings)
         await asyncio.sleep(max(0.0, start_at - time.time()))
         writer = AuditWriter(engine, settings)
+        seqs: list[int] = []
         try:
-            return await asyncio.gather(
-                *(writer.append(make_record(k * APPENDS + n)) for n in range(APPENDS))
-            )
+            # In waves with pauses, as requests arrive: SQLite's file lock is
+            # not fair, and one process firing all at once could keep it.
+            for wave in range(0, APPENDS, WAVE):
+                seqs += await asyncio.gather(
+                    *(
+                        writer.append(make_record(k * APPENDS + n))
+                        for n in range(wave, wave + WAVE)
+                    )
+                )
+                await asyncio.sleep(0.05)
+            return seqs
         finally:
             await writer.aclose()
             await engine.dispose()

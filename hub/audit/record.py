@@ -12,6 +12,7 @@ from enum import Enum
 class EntryKind(Enum):
     GRAPHQL = "GRAPHQL"  # a request to /graphql
     TOKEN = "TOKEN"  # a token issued or refused at /oauth/token
+    IMPORT = "IMPORT"  # a file imported (or refused) by `hub import`
 
 
 class Outcome(Enum):
