@@ -6,7 +6,7 @@ import io
 import itertools
 import re
 
-from hub.ingest.table import Cell, FileRejected, RawRows, TableLimits
+from hub.ingest.cells import Cell, FileRejected, RawRows, TableLimits
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, or an encrypted .xlsx

@@ -1,54 +1,21 @@
 """Uploaded CSV/XLSX files as a plain table of raw cells, with whole-file limits."""
 
 import hashlib
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
-from typing import TypeAlias
+from datetime import date
 
-Cell: TypeAlias = str | int | float | Decimal | date | datetime | bool | None
-
-# What a format reader yields: (row number as the user sees it, cleaned cells).
-RawRows: TypeAlias = Generator[tuple[int, list[Cell]], None, None]
+from hub.ingest.cells import (
+    Cell as Cell,
+    FileRejected as FileRejected,
+    TableLimits as TableLimits,
+)
+from hub.ingest.csvfile import read_csv_rows
+from hub.ingest.xlsxfile import read_xlsx_rows
 
 _CSV_SUFFIXES = frozenset({"csv", "txt"})
-
-
-@dataclass(frozen=True, slots=True)
-class TableLimits:
-    """Whole-file limits (RELIABILITY F7); the defaults suit one 双公示 upload."""
-
-    max_rows: int = 50_000  # data rows (not counting header/blank rows)
-    max_columns: int = 200
-    max_cell_chars: int = 10_000
-    max_uncompressed_bytes: int = 100 * 1024 * 1024  # XLSX: sum of member sizes
-    max_compression_ratio: int = 100  # XLSX: uncompressed/compressed
-
-
-class FileRejected(Exception):
-    """The file as a whole cannot be read; safe message for users.
-
-    `reason` is a stable UPPER_SNAKE code: UNSUPPORTED_FORMAT, WRONG_FORMAT,
-    FILE_CORRUPT, EMPTY_FILE, TOO_MANY_ROWS, TOO_MANY_COLUMNS, CELL_TOO_LONG,
-    EXTRA_CELLS, UNKNOWN_ENCODING, NUL_BYTE, MALFORMED_CSV, ZIP_BOMB,
-    MACROS_NOT_ALLOWED or XML_FORBIDDEN.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        reason: str,
-        row: int | None = None,
-        column: str | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.reason = reason
-        self.row = row
-        self.column = column
+_DEFAULT_LIMITS = TableLimits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +31,7 @@ class RawTable:
 
 
 def read_table(
-    data: bytes, filename: str, *, limits: TableLimits = TableLimits()
+    data: bytes, filename: str, *, limits: TableLimits = _DEFAULT_LIMITS
 ) -> RawTable:
     """Read the first sheet of an uploaded .csv/.txt/.xlsx file, or raise FileRejected.
 
@@ -72,10 +39,6 @@ def read_table(
     least two non-empty cells (title rows above it are skipped). Blank rows are
     dropped; rows are padded with None to the header's length.
     """
-    # Imported here, not at the top: the readers import FileRejected from here.
-    from hub.ingest.csvfile import read_csv_rows
-    from hub.ingest.xlsxfile import read_xlsx_rows
-
     suffix = _suffix(filename)
     encoding: str | None = None
     if suffix in _CSV_SUFFIXES:

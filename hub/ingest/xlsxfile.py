@@ -7,11 +7,9 @@ from decimal import Decimal
 
 import openpyxl
 import openpyxl.xml
+from defusedxml import DefusedXmlException
 
-# defusedxml ships no type information; only the exception class is used.
-from defusedxml import DefusedXmlException  # type: ignore[import-untyped]
-
-from hub.ingest.table import Cell, FileRejected, RawRows, TableLimits
+from hub.ingest.cells import Cell, FileRejected, RawRows, TableLimits
 
 if not openpyxl.xml.DEFUSEDXML:
     # Without defusedxml, openpyxl expands DOCTYPE entities (billion laughs, XXE).
