@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SEED_ENTERPRISES ?= 2000
 
-.PHONY: install run test lint typecheck schema bench-seed bench-audit clean
+.PHONY: install run test lint typecheck schema bench-seed bench-audit bench-import clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -48,3 +48,7 @@ bench-seed: install
 ## Audited vs unaudited throughput and the writer's appends/s (figures for BENCHMARKS.md).
 bench-audit: install
 	$(BIN)/python -m bench.audit
+
+## Import 100,000 penalty decisions from CSV and XLSX on SQLite and PostgreSQL (BENCHMARKS.md).
+bench-import: install
+	$(BIN)/python -m bench.imports 100000

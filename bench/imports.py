@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bench.databases import fresh_pg
 from hub.cli_import import STAFF
 from hub.config import Settings
+from hub.credit_code import complete_credit_code
 from hub.db import commit, create_engine, create_sessionmaker
 from hub.enums import BatchSource
 from hub.ingest.datasets import PENALTIES
@@ -38,7 +39,7 @@ PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
 )
 TODAY = date(2026, 11, 27)
-AUTHORITY = "11320200014170004Y"
+AUTHORITY = complete_credit_code("1132020001417000")
 HEADER = [
     "行政处罚决定书文号",
     "统一社会信用代码",

@@ -12,7 +12,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.caller import Caller
@@ -24,6 +24,7 @@ from hub.models import CollectionBatch, District, Enterprise, RecordHistory
 from resolvers.access import enterprise_rule
 
 CHUNK = 1000
+ANALYZE_AFTER = 10_000  # rows inserted by one batch
 Progress = Callable[[int], None]
 
 
@@ -119,6 +120,12 @@ async def store(
     await session.flush()
     result.batch_id = batch.id
     result.ids = await _insert(session, spec, plan.creates, batch.id, progress)
+    if (
+        len(plan.creates) >= ANALYZE_AFTER
+        and session.get_bind().dialect.name == "postgresql"
+    ):
+        # Fresh statistics, or the next import's key lookups may plan a scan.
+        await session.execute(text(f"ANALYZE {spec.model.__tablename__}"))
     for row, values, changed in plan.updates:
         session.add(
             RecordHistory(
@@ -288,13 +295,17 @@ async def _existing(
     columns = [getattr(spec.model, k) for k in spec.key]
     found: dict[tuple[Any, ...], Any] = {}
     for chunk in _chunks(list(keyed)):
-        condition = (
-            columns[0].in_([k[0] for k in chunk])
-            if len(columns) == 1
-            else tuple_(*columns).in_(chunk)
-        )
-        for row in (await session.scalars(select(spec.model).where(condition))).all():
-            found[tuple(getattr(row, k) for k in spec.key)] = row
+        # One IN list per key column, then the exact keys here: a row-value
+        # IN list over a composite index is far slower on PostgreSQL.
+        condition = and_(*(c.in_({k[i] for k in chunk}) for i, c in enumerate(columns)))
+        # Plain rows, not ORM objects: a whole file's worth is compared here.
+        table_columns = spec.model.__table__.columns
+        for row in (
+            await session.execute(select(*table_columns).where(condition))
+        ).all():
+            key = tuple(getattr(row, k) for k in spec.key)
+            if key in keyed:
+                found[key] = row
     if caller.districts is not None and not spec.has_enterprise:
         visible = await _visible_codes(session, [k[0] for k in found], caller)
         for key, row in list(found.items()):

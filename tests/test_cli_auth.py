@@ -85,6 +85,31 @@ class TestAgency:
         assert result.exit_code == 0, result.output
         assert code in hub("agency", "list").stdout
 
+    def test_insurer_with_its_credit_code(self, cli: Path) -> None:
+        code = credit_code(8)
+
+        result = hub(
+            "agency", "add", "人保财险无锡", "--kind", "INSURER", "--credit-code", code
+        )
+
+        assert result.exit_code == 0, result.output
+        assert code in hub("agency", "list").stdout
+
+    def test_a_bank_carries_no_credit_code(self, cli: Path) -> None:
+        result = hub(
+            "agency",
+            "add",
+            "某银行",
+            "--kind",
+            "COMMERCIAL_BANK",
+            "--credit-code",
+            credit_code(9),
+        )
+
+        assert_refused(
+            result, "only ENTERPRISE and INSURER agencies carry a credit code"
+        )
+
     def test_duplicate_name(self, cli: Path) -> None:
         hub("agency", "add", "无锡市信用办", "--kind", "CREDIT_OFFICE")
 

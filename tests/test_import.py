@@ -1,6 +1,8 @@
 """Importing files: uploads through GraphQL and `hub import`, all or nothing."""
 
 import json
+from datetime import date
+from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.enums import AgencyKind
-from hub.models import CollectionBatch, Enterprise, InsurancePolicy, PenaltyDecision
+from hub.ingest.docs import columns_markdown
+from hub.models import (
+    AnnualEmission,
+    CollectionBatch,
+    Enterprise,
+    EnvironmentalEvent,
+    InsurancePolicy,
+    PenaltyDecision,
+    RiskAssessment,
+)
 from seeds import builders as b
 from tests.conftest import Tokens
 from tests.helpers import data_of, error_of, hub
@@ -326,8 +337,6 @@ class TestInsurerUploadsItsList:
         # given
         insurer = b.credit_code(555_001, "320200")
         headers = await tokens.headers(AgencyKind.INSURER, enterprise_code=insurer)
-        from datetime import date
-
         rows = [
             [
                 o.code,
@@ -355,8 +364,6 @@ class TestInsurerUploadsItsList:
     async def test_a_credit_code_stored_as_a_number_is_refused(
         self, client: httpx.AsyncClient, tokens: Tokens, owners: list[Enterprise]
     ) -> None:
-        from datetime import date
-
         headers = await tokens.headers(
             AgencyKind.INSURER, enterprise_code=b.credit_code(555_001, "320200")
         )
@@ -448,3 +455,88 @@ class TestCli:
         result = hub("import", "ratings", str(path))
         assert result.exit_code == 2
         assert "unknown dataset" in result.output
+
+
+def test_readme_lists_the_column_titles() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text("utf-8")
+    assert columns_markdown() in readme, (
+        "README column tables are stale: paste hub.ingest.docs.columns_markdown()"
+    )
+
+
+class TestOtherDatasets:
+    """English headers, units of mass, and the record checks of each dataset."""
+
+    async def test_emissions_in_kilograms_with_english_headers(
+        self,
+        client: httpx.AsyncClient,
+        epb: dict[str, str],
+        owners: list[Enterprise],
+        db: AsyncSession,
+    ) -> None:
+        data = (
+            "credit_code,year,COD (kg),NH3-N (kg),so2_t,NOx（吨）\n"
+            f"{owners[0].code},2025,12345,678,1.5,\n"
+        ).encode()
+        report = data_of(await upload(client, epb, data, "e.csv", dataset="EMISSIONS"))
+        assert report["importRecords"]["created"] == 1
+        stored = (await db.scalars(select(AnnualEmission))).one()
+        assert (stored.cod, stored.ammonia_nitrogen, stored.so2, stored.nox) == (
+            Decimal("12.345"),
+            Decimal("0.678"),
+            Decimal("1.500"),
+            None,
+        )
+
+    async def test_risk_levels_must_agree(
+        self,
+        client: httpx.AsyncClient,
+        epb: dict[str, str],
+        owners: list[Enterprise],
+        db: AsyncSession,
+    ) -> None:
+        data = (
+            "统一社会信用代码,环境风险等级,大气环境风险等级,大气Q,大气M,大气E,水环境风险等级,评估日期\n"
+            f"{owners[0].code},较大,一般,Q1,M1,E3,较大,2025-06-01\n"
+            f"{owners[1].code},一般,一般,Q1,M1,E3,较大,2025-06-01\n"
+        ).encode("gb18030")
+        error = error_of(await upload(client, epb, data, "r.csv", dataset="RISK"))
+        assert [(p["row"], p["reason"]) for p in error["extensions"]["problems"]] == [
+            (3, "LEVEL_MISMATCH")
+        ]
+        fixed = data.replace(
+            f"{owners[1].code},一般".encode("gb18030"),
+            f"{owners[1].code},较大".encode("gb18030"),
+        )
+        assert (
+            data_of(await upload(client, epb, fixed, "r.csv", dataset="RISK"))[
+                "importRecords"
+            ]["created"]
+            == 2
+        )
+        strings = set((await db.scalars(select(RiskAssessment.level_string))).all())
+        assert strings == {"较大[一般-大气(Q1-M1-E3)+较大-水]"}
+
+    async def test_events_with_bracket_variants_are_one_record(
+        self,
+        client: httpx.AsyncClient,
+        epb: dict[str, str],
+        owners: list[Enterprise],
+        db: AsyncSession,
+    ) -> None:
+        header = "统一社会信用代码,事件类型,文书编号,发生日期,认定机关,认定机关统一社会信用代码,事件等级,情况说明\n"
+        row = f"{owners[0].code},突发环境事件,锡环应急〔2026〕3号,2026-04-02,无锡市生态环境局,{b.CITY_BUREAU_CODE},较大,泄漏\n"
+        data_of(
+            await upload(
+                client, epb, (header + row).encode(), "a.csv", dataset="EVENTS"
+            )
+        )
+        again = (header + row.replace("〔2026〕", "[2026]")).encode()
+        report = data_of(await upload(client, epb, again, "b.csv", dataset="EVENTS"))
+        assert (
+            report["importRecords"]["created"],
+            report["importRecords"]["unchanged"],
+        ) == (0, 1)
+        assert (
+            await db.scalar(select(func.count()).select_from(EnvironmentalEvent)) == 1
+        )

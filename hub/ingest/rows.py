@@ -10,7 +10,7 @@ from hub.ingest.columns import map_columns
 from hub.ingest.datasets import DatasetSpec
 from hub.ingest.fields import MASS_UNITS, MONEY_UNITS, Env, Field, UnitKind
 from hub.ingest.problems import Problem
-from hub.ingest.table import Cell, RawTable
+from hub.ingest.table import RawTable
 from hub.ingest.values import MoneyUnit, ValueProblem
 
 Progress = Callable[[int], None]
@@ -146,6 +146,3 @@ def _env(today: date, spec_field: Field, unit: str | None) -> Env:
     if spec_field.unit is UnitKind.MASS and unit is not None:
         return Env(today, mass_factor=MASS_UNITS[unit])
     return Env(today, money=MoneyUnit.YUAN)
-
-
-__all__ = ["Cell", "Parsed", "Record", "parse_input", "parse_table"]
