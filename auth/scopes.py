@@ -25,6 +25,7 @@ class Scope(StrEnum):
     audit_read = "audit:read"
     access_log_read = "accesslog:read"
     webhooks_manage = "webhooks:manage"
+    repair_apply = "repair:apply"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +97,11 @@ CATALOGUE: dict[Scope, ScopeInfo] = {
             EPB | {K.ENTERPRISE},
         ),
         ScopeInfo(
+            Scope.repair_apply,
+            "apply for credit repair (信用修复申请): the enterprise, or the bureau for it",
+            EPB | {K.ENTERPRISE},
+        ),
+        ScopeInfo(
             Scope.webhooks_manage,
             "register webhook endpoints for change events",
             EXTERNAL_READERS | EPB | {K.INDUSTRY_REGULATOR},
@@ -126,10 +132,17 @@ PRESETS: dict[K, frozenset[Scope]] = {
             Scope.data_write,
             Scope.ratings_evaluate,
             Scope.access_log_read,
+            Scope.repair_apply,
         }
     ),
     K.ENTERPRISE: frozenset(
-        _READ | {Scope.penalties_detail, Scope.insurance_read, Scope.access_log_read}
+        _READ
+        | {
+            Scope.penalties_detail,
+            Scope.insurance_read,
+            Scope.access_log_read,
+            Scope.repair_apply,
+        }
     ),
 }
 

@@ -29,6 +29,14 @@ class Settings:
     debug: bool = False
     graphiql: bool = True
     official_scheme: Scheme = Scheme.JS_DYNAMIC_12
+    # Evaluation and publication (评价, 发布): see hub/evaluate/schemes/.
+    active_schemes: tuple[Scheme, ...] = tuple(Scheme)
+    policy_dir: Path | None = None  # None: the schemes shipped with the hub
+    selection_share: float = 0.8  # emissions share that lists city-key enterprises
+    notice_days: int = 15  # public notice of evaluated grades (公示)
+    repair_notice_days: int = 7
+    repair_levels: int = 1  # grades a repair raises
+    repair_falsification_days: int = 365  # no repair this long after faked data
     max_page_size: int = 100
     max_batch_codes: int = 1000
     db_pool_size: int = 10
@@ -76,6 +84,17 @@ class Settings:
             raise ValueError("audit wait and timeout settings must not be negative")
         if self.audit_checkpoint_every < 0 or self.audit_checkpoint_seconds < 0:
             raise ValueError("HUB_AUDIT_CHECKPOINT_* must not be negative (0: off)")
+        if self.official_scheme not in self.active_schemes:
+            raise ValueError(
+                f"HUB_OFFICIAL_SCHEME {self.official_scheme.value} is not one of "
+                "HUB_ACTIVE_SCHEMES"
+            )
+        if not 0 < self.selection_share <= 1:
+            raise ValueError("HUB_SELECTION_SHARE must be in (0, 1]")
+        if min(self.notice_days, self.repair_notice_days, self.repair_levels) < 1:
+            raise ValueError(
+                "HUB_NOTICE_DAYS, HUB_REPAIR_NOTICE_DAYS, HUB_REPAIR_LEVELS must be >= 1"
+            )
         if self.max_body_bytes < 1024 or self.import_max_rows < 1:
             raise ValueError(
                 "HUB_MAX_BODY_BYTES must be >= 1024 and HUB_IMPORT_MAX_ROWS >= 1"
@@ -97,6 +116,21 @@ class Settings:
             graphiql=config("HUB_GRAPHIQL", cast=bool, default=True),
             official_scheme=Scheme(
                 config("HUB_OFFICIAL_SCHEME", default=Scheme.JS_DYNAMIC_12.value)
+            ),
+            active_schemes=tuple(
+                Scheme(name.strip())
+                for name in config(
+                    "HUB_ACTIVE_SCHEMES", default=",".join(s.value for s in Scheme)
+                ).split(",")
+                if name.strip()
+            ),
+            policy_dir=_optional_path(config("HUB_POLICY_DIR", default=None)),
+            selection_share=config("HUB_SELECTION_SHARE", cast=float, default=0.8),
+            notice_days=config("HUB_NOTICE_DAYS", cast=int, default=15),
+            repair_notice_days=config("HUB_REPAIR_NOTICE_DAYS", cast=int, default=7),
+            repair_levels=config("HUB_REPAIR_LEVELS", cast=int, default=1),
+            repair_falsification_days=config(
+                "HUB_REPAIR_FALSIFICATION_DAYS", cast=int, default=365
             ),
             max_page_size=config("HUB_MAX_PAGE_SIZE", cast=int, default=100),
             max_batch_codes=config("HUB_MAX_BATCH_CODES", cast=int, default=1000),

@@ -29,7 +29,8 @@ class RatingStatus(Enum):
     """Lifecycle state of one grade decision."""
 
     DRAFT = "DRAFT"
-    PRELIMINARY = "PRELIMINARY"
+    PRELIMINARY = "PRELIMINARY"  # 初评, by the district bureau
+    REVIEWED = "REVIEWED"  # 复核, by the city bureau
     IN_PUBLIC_NOTICE = "IN_PUBLIC_NOTICE"
     FINAL = "FINAL"
     REPAIRED = "REPAIRED"
@@ -191,3 +192,28 @@ class BatchSource(Enum):
     MUTATION = "MUTATION"  # one record through GraphQL
     UPLOAD = "UPLOAD"  # a file uploaded through GraphQL
     CLI = "CLI"  # `hub import` by the bureau's staff
+
+
+class RatingBasis(Enum):
+    """Why a grade decision exists (评价依据)."""
+
+    EVALUATION = "EVALUATION"  # an evaluation run (annual, or the dynamic score)
+    DOWNGRADE = "DOWNGRADE"  # at once, after a serious event (动态降级)
+    DYNAMIC = "DYNAMIC"  # the dynamic score moved to another band
+    REPAIR = "REPAIR"  # raised after credit repair (信用修复)
+
+
+class ObjectionStatus(Enum):
+    OPEN = "OPEN"
+    UPHELD = "UPHELD"  # the grade is re-scored and noticed again
+    REJECTED = "REJECTED"
+
+
+class RepairStatus(Enum):
+    """Credit repair (信用修复): district opinion → city approval → notice → done."""
+
+    APPLIED = "APPLIED"
+    DISTRICT_AGREED = "DISTRICT_AGREED"
+    IN_PUBLIC_NOTICE = "IN_PUBLIC_NOTICE"
+    DONE = "DONE"
+    REFUSED = "REFUSED"

@@ -35,6 +35,9 @@ from hub.enums import (
     EnterpriseStatus,
     EventKind,
     Grade,
+    ObjectionStatus,
+    RatingBasis,
+    RepairStatus,
     MClass,
     PenaltyStatus,
     PolicyStatus,
@@ -139,11 +142,119 @@ class CreditRating(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime())
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    basis: Mapped[RatingBasis | None] = mapped_column(enum_column(RatingBasis, "basis"))
+    run_id: Mapped[int | None] = mapped_column(
+        ForeignKey("evaluation_run.id"), index=True
+    )
+    # The scoring explanation: each rule, its points and the records behind it.
+    explanation: Mapped[list[dict[str, object]] | None] = mapped_column(JSON)
+    veto: Mapped[str | None] = mapped_column(String(40))
+    notice_until: Mapped[date | None] = mapped_column(Date)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The decision this one replaces (a downgrade, a repair).
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("credit_rating.id"))
 
     def __repr__(self) -> str:
         return (
             f"CreditRating({self.enterprise_id}, {self.scheme.name}, {self.grade.name})"
         )
+
+
+class EvaluationRun(Base):
+    """One evaluation of the listed enterprises under one scheme version."""
+
+    __tablename__ = "evaluation_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scheme: Mapped[Scheme] = mapped_column(enum_column(Scheme, "scheme"))
+    policy_version: Mapped[str] = mapped_column(String(40))
+    year: Mapped[int | None] = mapped_column(Integer)
+    as_of: Mapped[date] = mapped_column(Date)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    listed: Mapped[int] = mapped_column(Integer)
+    rated: Mapped[int] = mapped_column(Integer)
+    not_rated: Mapped[int] = mapped_column(Integer)
+    # Listed but not rated (closed, suspended): enterprise id -> reason.
+    skipped: Mapped[dict[str, str]] = mapped_column(JSON)
+
+    def __repr__(self) -> str:
+        return f"EvaluationRun({self.id}, {self.scheme.name}, {self.year})"
+
+
+class RatingTransition(Base):
+    """Every change of a grade decision: status or grade, who, when and why."""
+
+    __tablename__ = "rating_transition"
+    __table_args__ = (Index("ix_rating_transition_rating", "rating_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("credit_rating.id"))
+    from_status: Mapped[RatingStatus | None] = mapped_column(
+        enum_column(RatingStatus, "from_status")
+    )
+    to_status: Mapped[RatingStatus] = mapped_column(
+        enum_column(RatingStatus, "to_status")
+    )
+    from_grade: Mapped[Grade | None] = mapped_column(enum_column(Grade, "from_grade"))
+    to_grade: Mapped[Grade] = mapped_column(enum_column(Grade, "to_grade"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(String(200))
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agency.id"))
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
+
+    def __repr__(self) -> str:
+        return f"RatingTransition({self.rating_id}, {self.to_status.name})"
+
+
+class Objection(Base):
+    """An objection (异议) to a grade in public notice."""
+
+    __tablename__ = "objection"
+    __table_args__ = (Index("ix_objection_rating", "rating_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rating_id: Mapped[int] = mapped_column(ForeignKey("credit_rating.id"))
+    filed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    filer_name: Mapped[str] = mapped_column(String(200))
+    filer_contact: Mapped[str | None] = mapped_column(String(200))
+    filer_client_id: Mapped[str | None] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    status: Mapped[ObjectionStatus] = mapped_column(
+        enum_column(ObjectionStatus, "status")
+    )
+    resolution: Mapped[str | None] = mapped_column(Text)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    resolved_by: Mapped[str | None] = mapped_column(String(200))
+
+    def __repr__(self) -> str:
+        return f"Objection({self.rating_id}, {self.status.name})"
+
+
+class RepairApplication(Base):
+    """A credit repair application (信用修复申请) and its way through the bureau."""
+
+    __tablename__ = "repair_application"
+    __table_args__ = (Index("ix_repair_application_enterprise", "enterprise_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprise.id"))
+    rating_id: Mapped[int] = mapped_column(ForeignKey("credit_rating.id"))
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    applicant: Mapped[str] = mapped_column(String(200))
+    evidence: Mapped[str] = mapped_column(Text)
+    status: Mapped[RepairStatus] = mapped_column(enum_column(RepairStatus, "status"))
+    district_opinion: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    notice_until: Mapped[date | None] = mapped_column(Date)
+    refusal_rule: Mapped[str | None] = mapped_column(String(40))
+    refusal_reason: Mapped[str | None] = mapped_column(Text)
+    result_rating_id: Mapped[int | None] = mapped_column(ForeignKey("credit_rating.id"))
+
+    def __repr__(self) -> str:
+        return f"RepairApplication({self.enterprise_id}, {self.status.name})"
 
 
 class PenaltyDecision(Base):

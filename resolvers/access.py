@@ -22,8 +22,11 @@ AnySelect = Select[*tuple[Any, ...]]
 IntColumn = ColumnElement[int] | QueryableAttribute[int]
 StrColumn = ColumnElement[str] | QueryableAttribute[str]
 
-# Statuses a grade may have once it has been published.
+# Statuses a grade may have once it has been published: the official grades.
 PUBLISHED_RATING_STATUSES = (RatingStatus.FINAL, RatingStatus.REPAIRED)
+# What the public sees: the official grades, and the grades in public notice
+# (公示), shown as preliminary so that objections can be made.
+PUBLIC_RATING_STATUSES = (*PUBLISHED_RATING_STATUSES, RatingStatus.IN_PUBLIC_NOTICE)
 
 
 def in_districts(column: StrColumn, codes: frozenset[str]) -> ColumnElement[bool]:
@@ -49,7 +52,7 @@ def readable_enterprises(stmt: AnySelect, caller: Caller) -> AnySelect:
 
 def rating_rule(caller: Caller) -> ColumnElement[bool]:
     if caller.published_only:
-        return CreditRating.status.in_(PUBLISHED_RATING_STATUSES)
+        return CreditRating.status.in_(PUBLIC_RATING_STATUSES)
     return true()
 
 

@@ -212,7 +212,7 @@ class TestEnterprises:
 
 
 class TestDatasetLists:
-    async def test_ratings_are_published_only(
+    async def test_ratings_are_published_or_in_notice(
         self, client: httpx.AsyncClient, db: AsyncSession
     ) -> None:
         # given
@@ -251,20 +251,27 @@ class TestDatasetLists:
         drafts = await post_graphql(
             client, RATINGS_QUERY, {"filter": {"status": "DRAFT"}}
         )
-        # then
+        # then: the official grade, and the grade in public notice (公示)
+        enterprise = {
+            "name": "惠山钢铁有限公司",
+            "penalties": [{"decisionNumber": "锡惠环罚〔2026〕3号"}],
+        }
         assert data_of(response) == {
             "ratings": {
-                "totalCount": 1,
+                "totalCount": 2,
                 "nodes": [
                     {
                         "grade": "BLUE",
                         "status": "FINAL",
                         "year": None,
-                        "enterprise": {
-                            "name": "惠山钢铁有限公司",
-                            "penalties": [{"decisionNumber": "锡惠环罚〔2026〕3号"}],
-                        },
-                    }
+                        "enterprise": enterprise,
+                    },
+                    {
+                        "grade": "YELLOW",
+                        "status": "IN_PUBLIC_NOTICE",
+                        "year": None,
+                        "enterprise": enterprise,
+                    },
                 ],
             }
         }
