@@ -20,6 +20,7 @@ from hub.audit.writer import AuditWriter
 from hub.body_limit import BodyLimitMiddleware
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
+from hub.evaluate.loading import active_policies
 from hub.graphql import HubGraphQL, create_schema
 from hub.logs import configure_logging
 from hub.request_id import RequestIdMiddleware
@@ -28,7 +29,11 @@ from hub.request_id import RequestIdMiddleware
 def create_app(
     settings: Settings, *, sessionmaker: async_sessionmaker[AsyncSession] | None = None
 ) -> Starlette:
-    """The hub. Tests pass their own sessionmaker; otherwise one is made from settings."""
+    """The hub. Tests pass their own sessionmaker; otherwise one is made from settings.
+
+    Raises PolicyError (file, line, reason) when a rating scheme's policy file
+    is invalid: the hub does not start on a broken policy.
+    """
     engine = None
     if sessionmaker is None:
         engine = create_engine(settings)
@@ -45,7 +50,12 @@ def create_app(
         if engine is not None:
             await engine.dispose()
 
-    graphql = HubGraphQL(create_schema(), settings=settings, sessionmaker=sessionmaker)
+    graphql = HubGraphQL(
+        create_schema(),
+        settings=settings,
+        sessionmaker=sessionmaker,
+        policies=active_policies(settings),
+    )
     keys = KeyStore(
         settings.keys_dir,
         refresh_seconds=settings.auth_cache_seconds,

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from hub.cli_audit import audit_app
 from hub.cli_auth import agency_app, client_app, demo_app, external_app, keys_app
+from hub.cli_evaluate import evaluate_app
 from hub.cli_import import import_command
 from hub.config import Settings
 from hub.db import create_engine
@@ -37,6 +38,7 @@ app.add_typer(external_app, name="external")
 app.add_typer(demo_app)
 app.add_typer(audit_app, name="audit")
 app.command("import")(import_command)
+app.add_typer(evaluate_app, name="evaluate")
 console = Console(stderr=True)
 
 

@@ -9,7 +9,7 @@ import asyncio
 import getpass
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,13 +34,17 @@ from hub.audit.writer import AuditUnavailable, AuditWriter
 from hub.config import Settings
 from hub.db import commit, create_engine, create_sessionmaker
 from hub.enums import AgencyKind, BatchSource
+from hub.evaluate.loading import Policies, active_policies
+from hub.evaluate.policy import PolicyError
 from hub.ingest.datasets import BY_NAME, DatasetSpec
 from hub.ingest.export import write_csv
 from hub.ingest.problems import Problem, Rejected
 from hub.ingest.rows import parse_table
 from hub.ingest.table import FileRejected, TableLimits, read_table
 from resolvers.context import cst_date
+from resolvers.dynamic import after_batch
 from resolvers.store import Mode, Stored, Writer, store
+from resolvers.transitions import Actor
 
 console = Console(stderr=True)
 out = Console()
@@ -57,6 +61,7 @@ class Attempt:
     actor: str
     at: datetime
     sha256: str | None = None
+    policies: Policies = field(default_factory=dict)
     stored: Stored | None = None
     problems: list[Problem] | None = None
 
@@ -84,7 +89,14 @@ def import_command(
         )
         raise typer.Exit(2)
     settings = Settings.from_env()
-    attempt = Attempt(spec, file, f"cli:{getpass.getuser()}", settings.clock())
+    try:
+        policies = active_policies(settings)
+    except PolicyError as e:
+        console.print(f"[red]policy refused:[/red] {escape(str(e))}")
+        raise typer.Exit(1) from None
+    attempt = Attempt(
+        spec, file, f"cli:{getpass.getuser()}", settings.clock(), policies=policies
+    )
     mode = Mode.UPSERT if update else Mode.CREATE
     started = time.monotonic()
     ok = asyncio.run(_run(settings, attempt, mode, dry_run=dry_run, max_rows=max_rows))
@@ -100,6 +112,11 @@ def import_command(
         f"{stored.created} created, {stored.updated} updated, "
         f"{stored.unchanged} unchanged"
         + (f"; batch {stored.batch_id}" if stored.batch_id else "")
+        + (
+            f"; {stored.grade_changes} grade(s) changed at once"
+            if stored.grade_changes
+            else ""
+        )
     )
 
 
@@ -201,6 +218,18 @@ async def _store(
         except Rejected as e:
             return e.problems
         if not dry_run:
+            stored = attempt.stored
+            if stored.batch_id is not None:
+                changes = await after_batch(
+                    session,
+                    dataset=attempt.spec.dataset,
+                    batch_id=stored.batch_id,
+                    policies=attempt.policies,
+                    actor=Actor(attempt.actor),
+                    now=attempt.at,
+                    today=cst_date(attempt.at),
+                )
+                stored.grade_changes = len(changes)
             await commit(session)
     return []
 

@@ -31,6 +31,7 @@ from hub.audit.record import Outcome
 from hub.authorization import Authorize
 from hub.config import Settings
 from hub.db import commit, is_unavailable
+from hub.evaluate.loading import Policies
 from hub.request_id import request_id_of
 from resolvers.context import Context
 from resolvers.errors import HubError
@@ -100,6 +101,7 @@ class HubGraphQL(GraphQL[Context, None]):
         *,
         settings: Settings,
         sessionmaker: async_sessionmaker[AsyncSession],
+        policies: Policies,
     ) -> None:
         super().__init__(
             schema,
@@ -111,6 +113,7 @@ class HubGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.sessionmaker = sessionmaker
+        self.policies = policies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Strawberry answers transport errors in plain text; clients expect JSON.
@@ -155,6 +158,7 @@ class HubGraphQL(GraphQL[Context, None]):
             caller=caller_of(request),
             request_id=request_id_of(request.scope),
             now=self.settings.clock(),
+            policies=self.policies,
         )
         request.state.context = context
         return context

@@ -17,8 +17,10 @@ from hub.ingest.problems import Problem, Rejected
 from hub.ingest.rows import Parsed, parse_input, parse_table
 from hub.ingest.table import FileRejected, RawTable, TableLimits, read_table
 from resolvers.context import Context, writing
+from resolvers.dynamic import after_batch
 from resolvers.errors import BadUserInput
 from resolvers.store import Mode, Stored, Writer, store
+from resolvers.transitions import Actor
 
 # Problems listed in one answer; the count says how many there were.
 MAX_LISTED_PROBLEMS = 500
@@ -29,6 +31,7 @@ class WriteOutcome:
     outcome: str  # CREATED, UPDATED or UNCHANGED
     id: int
     batch_id: int | None
+    grade_changes: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,7 @@ class ImportOutcome:
     encoding: str | None
     sha256: str
     ignored_columns: list[str]
+    grade_changes: int = 0
 
 
 @writing
@@ -69,7 +73,7 @@ async def write_record(
     outcome = (
         "CREATED" if stored.created else "UPDATED" if stored.updated else "UNCHANGED"
     )
-    return WriteOutcome(outcome, stored.ids[0], stored.batch_id)
+    return WriteOutcome(outcome, stored.ids[0], stored.batch_id, stored.grade_changes)
 
 
 @writing
@@ -129,6 +133,7 @@ async def import_upload(
         encoding=table.encoding,
         sha256=table.sha256,
         ignored_columns=parsed.ignored_columns,
+        grade_changes=stored.grade_changes,
     )
 
 
@@ -167,7 +172,7 @@ async def _store(
         note=note,
     )
     try:
-        return await store(
+        stored = await store(
             ctx.db,
             spec,
             parsed.records,
@@ -179,6 +184,18 @@ async def _store(
     except Rejected as e:
         _raise_problems(e.problems, rows=e.rows)
         raise
+    if stored.batch_id is not None:
+        changes = await after_batch(
+            ctx.db,
+            dataset=spec.dataset,
+            batch_id=stored.batch_id,
+            policies=ctx.policies,
+            actor=Actor.of(ctx.caller, ctx.request_id),
+            now=ctx.now,
+            today=ctx.today,
+        )
+        stored.grade_changes = len(changes)
+    return stored
 
 
 def _raise_problems(problems: list[Problem], *, rows: int) -> None:

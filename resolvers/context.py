@@ -2,7 +2,7 @@
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Concatenate, ParamSpec, TypeVar
@@ -14,6 +14,8 @@ from starlette.responses import Response
 
 from auth.caller import Caller
 from hub.config import Settings
+from hub.enums import Scheme
+from hub.evaluate.policy import SchemePolicy
 from resolvers.errors import BadUserInput
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -33,6 +35,8 @@ class Context:
     caller: Caller
     request_id: str
     now: datetime
+    # The rating schemes' policy files, loaded and checked at start-up.
+    policies: Mapping[Scheme, Sequence[SchemePolicy]] = field(default_factory=dict)
     # Root fields resolve concurrently; one session must not: see `serialized`.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Whose data the response carries, for the audit log: credit codes of the

@@ -140,8 +140,13 @@ def _largest(
         taken.append(
             (
                 e.enterprise_id,
-                f"{label}: rank {rank} among city-key enterprises, {amount} t; "
-                f"listed share {covered / total:.1%} of the city's {total} t",
+                f"{label}: rank {rank} among city-key enterprises, {_t(amount)} t; "
+                f"listed share {covered / total:.1%} of the city's {_t(total)} t",
             )
         )
     return taken
+
+
+def _t(tonnes: Decimal) -> str:
+    """Tonnes as written: 40, 12.345 (no trailing zeros, no exponent)."""
+    return f"{tonnes.normalize():f}"

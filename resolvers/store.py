@@ -55,6 +55,7 @@ class Stored:
     unchanged: int = 0
     batch_id: int | None = None
     ids: list[int] = field(default_factory=list)  # of each record, when one is written
+    grade_changes: int = 0  # grades moved by dynamic management (resolvers/dynamic.py)
 
 
 @dataclass(slots=True)

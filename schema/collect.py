@@ -37,6 +37,9 @@ class WriteResult:
     batch_id: int | None = strawberry.field(
         description="The collection batch that wrote it; null when nothing changed."
     )
+    grade_changes: int = strawberry.field(
+        description="Grades moved at once by this record (dynamic management)."
+    )
 
     @classmethod
     def of(cls, done: resolve.WriteOutcome) -> "WriteResult":
@@ -44,6 +47,7 @@ class WriteResult:
             outcome=WriteOutcome(done.outcome),
             id=strawberry.ID(str(done.id)),
             batch_id=done.batch_id,
+            grade_changes=done.grade_changes,
         )
 
 
@@ -60,6 +64,9 @@ class ImportReport:
     sha256: str = strawberry.field(description="Digest of the file as received.")
     ignored_columns: list[str] = strawberry.field(
         description="Columns the hub does not collect, left out."
+    )
+    grade_changes: int = strawberry.field(
+        description="Grades moved at once by the new records (dynamic management)."
     )
 
 
