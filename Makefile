@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SEED_ENTERPRISES ?= 2000
 
-.PHONY: install run test lint typecheck schema bench-seed bench-audit bench-import clean
+.PHONY: install run test lint typecheck schema bench-seed bench-audit bench-import bench-evaluate clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -52,3 +52,7 @@ bench-audit: install
 ## Import 100,000 penalty decisions from CSV and XLSX on SQLite and PostgreSQL (BENCHMARKS.md).
 bench-import: install
 	$(BIN)/python -m bench.imports 100000
+
+## Evaluate 100,000 enterprises under each scheme on SQLite and PostgreSQL (BENCHMARKS.md).
+bench-evaluate: install
+	$(BIN)/python -m bench.evaluation 100000

@@ -1,6 +1,10 @@
 """Dynamic management: grades follow serious events at once (动态管理)."""
 
-from datetime import date
+import asyncio
+import os
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -8,11 +12,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.config import Settings
+from hub.db import create_engine, create_sessionmaker
 from hub.enums import AgencyKind, Grade, RatingBasis, RatingStatus, Scheme
-from hub.models import CreditRating, Enterprise
+from hub.models import CreditRating, Enterprise, EnvironmentalEvent, PenaltyDecision
+from resolvers.context import cst_date
 from seeds import builders as b
 from tests.conftest import Tokens
-from tests.helpers import data_of, post_graphql
+from tests.helpers import data_of, hub, post_graphql
 
 pytestmark = pytest.mark.anyio
 
@@ -42,7 +49,7 @@ async def with_grade(
     db.add(e)
     await db.flush()
     rating = b.rating(e, grade=grade, scheme=scheme, valid_from=date(2026, 1, 1))
-    rating.score = __import__("decimal").Decimal(score)
+    rating.score = Decimal(score)
     db.add(rating)
     await db.commit()
     return e
@@ -98,7 +105,9 @@ class TestAnnualScheme:
             )
         ).one()
         assert (new.status, new.valid_from) == (RatingStatus.FINAL, TODAY)
-        assert new.reason is not None and "EVENT:" in new.reason
+        event_id = await db.scalar(select(EnvironmentalEvent.id))
+        assert new.reason is not None
+        assert f"EVENT:{event_id}" in new.reason
 
     async def test_an_ordinary_finding_changes_nothing(
         self, client: httpx.AsyncClient, epb: dict[str, str], db: AsyncSession
@@ -173,11 +182,52 @@ class TestDynamicScheme:
                 select(CreditRating).where(CreditRating.basis == RatingBasis.DYNAMIC)
             )
         ).one()
-        assert new.score is not None and new.score < 11
-        assert new.explanation is not None
-        assert any(
-            ["PENALTY", new_id] in line["records"]  # type: ignore[operator]
-            for line in new.explanation
-            for new_id in [line["records"][0][1]]
-            if line["records"]  # type: ignore[index]
+        assert new.score is not None
+        assert new.score < 11
+        penalty_id = await db.scalar(select(PenaltyDecision.id))
+        cited = [line["records"] for line in new.explanation or []]
+        assert [["PENALTY", penalty_id]] in cited
+
+
+class TestDailyRecompute:
+    def test_an_expired_deduction_gives_its_points_back(self, cli: Path) -> None:
+        # given: BLUE for a fine of 14 months ago (its 6 months are long over)
+        today = cst_date(datetime.now(UTC))
+        asyncio.run(_arrange(os.environ["HUB_DATABASE_URL"], today))
+        # when
+        result = hub("evaluate", "dynamic")
+        # then: 12 points again, GREEN from today
+        assert result.exit_code == 0, result.output
+        assert "1 dynamic grade(s) changed" in result.output
+        grades = asyncio.run(_grades(os.environ["HUB_DATABASE_URL"]))
+        assert grades == [(Grade.BLUE, today - timedelta(days=1)), (Grade.GREEN, None)]
+
+
+async def _arrange(url: str, today: date) -> None:
+    engine = create_engine(Settings(database_url=url))
+    async with create_sessionmaker(engine)() as db:
+        e = b.enterprise()
+        db.add(e)
+        await db.flush()
+        db.add(b.penalty(e, decision_date=today - timedelta(days=420)))
+        rating = b.rating(
+            e,
+            grade=Grade.BLUE,
+            scheme=Scheme.JS_DYNAMIC_12,
+            valid_from=today - timedelta(days=60),
         )
+        rating.score = Decimal(9)
+        db.add(rating)
+        await db.commit()
+    await engine.dispose()
+
+
+async def _grades(url: str) -> list[tuple[Grade, date | None]]:
+    engine = create_engine(Settings(database_url=url))
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(CreditRating.grade, CreditRating.valid_to).order_by(CreditRating.id)
+        )
+        found = [(grade, valid_to) for grade, valid_to in rows]
+    await engine.dispose()
+    return found

@@ -1,19 +1,26 @@
 """Who is evaluated, evaluation runs, and what a score is made of."""
 
+import shutil
+from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from hub.app import create_app
+from hub.config import Settings
 from hub.enums import (
     AgencyKind,
     EnterpriseStatus,
     RatingStatus,
+    Scheme,
     SupervisionCategory,
 )
+from hub.evaluate.policy import SCHEMES_DIR, PolicyError
 from hub.models import AnnualEmission, CreditRating, Enterprise, EvaluationRun
 from seeds import builders as b
 from tests.conftest import Tokens
@@ -162,7 +169,8 @@ class TestEvaluate:
             made["N1"].id,
             run["id"],
         )
-        assert rating.score is not None and rating.score < 100
+        assert rating.score is not None
+        assert rating.score < 100
         stored_run = await db.get(EvaluationRun, run["id"])
         assert stored_run is not None
         assert stored_run.skipped == {made["N2"].code: "关闭 closed"}
@@ -221,3 +229,40 @@ class TestEvaluate:
             client, EVALUATE, {"scheme": "JS_ANNUAL_100", "year": 2025}, headers=headers
         )
         assert error_of(response)["extensions"]["code"] == "FORBIDDEN"
+
+
+class TestPolicyAtStartUp:
+    def test_a_broken_policy_file_stops_the_hub(
+        self, settings: Settings, tmp_path: Path
+    ) -> None:
+        # given: the shipped files, one with a typo'd key on line 3
+        policies = tmp_path / "schemes"
+        shutil.copytree(SCHEMES_DIR, policies)
+        target = policies / "js_dynamic_12.toml"
+        lines = target.read_text(encoding="utf-8").splitlines()
+        lines.insert(2, 'verison = "typo"')
+        target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        # when / then
+        with pytest.raises(PolicyError) as refused:
+            create_app(replace(settings, policy_dir=policies))
+        assert refused.value.path == target
+        assert refused.value.line == 3
+        assert "verison" in refused.value.reason
+
+    def test_an_active_scheme_needs_its_file(
+        self, settings: Settings, tmp_path: Path
+    ) -> None:
+        policies = tmp_path / "schemes"
+        policies.mkdir()
+        shutil.copy(SCHEMES_DIR / "js_dynamic_12.toml", policies)
+        with pytest.raises(PolicyError, match="no policy file for active scheme"):
+            create_app(replace(settings, policy_dir=policies))
+        # and with only that scheme active, the hub starts
+        create_app(
+            replace(
+                settings,
+                policy_dir=policies,
+                active_schemes=(Scheme.JS_DYNAMIC_12,),
+                official_scheme=Scheme.JS_DYNAMIC_12,
+            )
+        )
