@@ -4,6 +4,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -23,17 +24,29 @@ def create_engine(settings: Settings) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, pool_pre_ping=True)
+        engine = create_async_engine(
+            url,
+            pool_pre_ping=True,
+            json_serializer=_json,
+            json_deserializer=orjson.loads,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(
         url,
+        json_serializer=_json,
+        json_deserializer=orjson.loads,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         pool_pre_ping=True,
         pool_timeout=5,
         connect_args={"timeout": 5, "server_settings": {"statement_timeout": "5000"}},
     )
+
+
+def _json(value: Any) -> str:
+    # orjson: a run stores 100,000 explanations; the stdlib encoder is 5x slower.
+    return orjson.dumps(value).decode()
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -162,17 +163,44 @@ def _rating_row(
 
 
 def explanation(outcome: Outcome) -> list[dict[str, object]]:
-    """The explanation as stored: each line with its records."""
-    return [
-        {
-            "rule": line.rule,
-            "label": line.label,
-            "points": str(line.points),
-            "records": [[kind, id_] for kind, id_ in line.records],
-            "note": line.note,
-        }
-        for line in outcome.lines
-    ]
+    """The explanation as stored: each line that a record moved, with its
+    records; the lines no record touched (indicators at their default score)
+    are summed into one, so the points still add up to the score."""
+    lines: list[dict[str, object]] = []
+    quiet = [line for line in outcome.lines if not line.records]
+    for line in outcome.lines:
+        if line.records:
+            lines.append(
+                {
+                    "rule": line.rule,
+                    "label": line.label,
+                    "points": str(line.points),
+                    "records": [list(record) for record in line.records],
+                    "note": line.note,
+                }
+            )
+    if len(quiet) == 1:
+        only = quiet[0]
+        lines.append(
+            {
+                "rule": only.rule,
+                "label": only.label,
+                "points": str(only.points),
+                "records": [],
+                "note": only.note,
+            }
+        )
+    elif quiet:
+        lines.append(
+            {
+                "rule": "OTHERS",
+                "label": "其余项目（无相关记录）",
+                "points": str(sum((line.points for line in quiet), Decimal(0))),
+                "records": [],
+                "note": ", ".join(line.rule for line in quiet),
+            }
+        )
+    return lines
 
 
 async def _replace_earlier(
