@@ -20,6 +20,7 @@ from hub.cli_audit import audit_app
 from hub.cli_auth import agency_app, client_app, demo_app, external_app, keys_app
 from hub.cli_evaluate import evaluate_app
 from hub.cli_import import import_command
+from hub.cli_lists import lists_app
 from hub.config import Settings
 from hub.db import create_engine
 from hub.migrate import upgrade
@@ -39,6 +40,7 @@ app.add_typer(demo_app)
 app.add_typer(audit_app, name="audit")
 app.command("import")(import_command)
 app.add_typer(evaluate_app, name="evaluate")
+app.add_typer(lists_app, name="lists")
 console = Console(stderr=True)
 
 

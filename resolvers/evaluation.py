@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.caller import Caller
 from hub.enums import EnterpriseStatus, RatingBasis, RatingStatus, Scheme
-from hub.evaluate.policy import Kind, SchemePolicy, policy_for
+from hub.evaluate.policy import Kind, PolicyError, SchemePolicy, policy_for
 from hub.evaluate.scoring import Outcome, evaluate
 from hub.models import CreditRating, EvaluationRun, RatingTransition
 from resolvers.errors import BadUserInput
@@ -86,7 +86,16 @@ async def run_evaluation(
             field="year",
         )
     start, end = period_of(year, today)
-    policy = policy_for(policies, scheme, end)
+    try:
+        policy = policy_for(policies, scheme, end)
+    except PolicyError:
+        first = min(p.effective_from for p in policies[scheme])
+        raise BadUserInput(
+            f"no version of {scheme.value} was in effect on {end}; its first "
+            f"takes effect on {first}",
+            reason="NO_POLICY_VERSION",
+            field="year",
+        ) from None
     listed = await evaluation_list(session, year=year, share=share, caller=caller)
     ids = [item.enterprise_id for item in listed]
     replaced = await _replace_earlier(session, scheme, year, ids, actor, now)

@@ -11,19 +11,42 @@ from strawberry.tools import merge_types
 from schema.audit import AuditQuery
 from schema.collect import CollectMutation
 from schema.enterprise import EnterpriseQuery
+from schema.evaluation import EvaluationMutation, EvaluationQuery
 from schema.insurance import InsuranceQuery
 from schema.penalty import PenaltyQuery
+from schema.publication import PublicationMutation, PublicationQuery
 from schema.rating import RatingQuery
+from schema.red_black import RedBlackQuery
+from schema.repair import RepairMutation, RepairQuery
 from schema.risk import RiskQuery
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 Query = merge_types(
     "Query",
-    (EnterpriseQuery, RatingQuery, PenaltyQuery, RiskQuery, InsuranceQuery, AuditQuery),
+    (
+        EnterpriseQuery,
+        RatingQuery,
+        PenaltyQuery,
+        RiskQuery,
+        InsuranceQuery,
+        AuditQuery,
+        EvaluationQuery,
+        RepairQuery,
+        RedBlackQuery,
+        PublicationQuery,
+    ),
 )
 
-Mutation = merge_types("Mutation", (CollectMutation,))
+Mutation = merge_types(
+    "Mutation",
+    (
+        CollectMutation,
+        EvaluationMutation,
+        RepairMutation,
+        PublicationMutation,
+    ),
+)
 
 
 def build_schema(

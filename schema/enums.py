@@ -22,7 +22,8 @@ Scheme = strawberry.enum(
 RatingStatus = strawberry.enum(
     enums.RatingStatus,
     description=(
-        "State of a grade decision: DRAFT 草稿, PRELIMINARY 初评, IN_PUBLIC_NOTICE 公示中, "
+        "State of a grade decision: DRAFT 草稿, PRELIMINARY 初评, REVIEWED 复核, "
+        "IN_PUBLIC_NOTICE 公示中, "
         "FINAL 终评/发布, REPAIRED 已修复 (superseded by a repair), REVOKED 撤销."
     ),
 )

@@ -45,6 +45,11 @@ ROOT_ARGS = {
     "enterprise": "(code: $code)",
     "enterprisesByCodes": "(codes: [$code])",
     "insuranceEnrollment": "(year: 2026)",
+    "evaluationList": "(year: 2025)",
+    "ratingExplanation": '(ratingId: "1")',
+    "ratingTransitions": '(ratingId: "1")',
+    "objections": '(ratingId: "1")',
+    "redBlackList": "(year: 2026, half: 1)",
 }
 
 

@@ -221,6 +221,16 @@ class TestEvaluate:
         )
         assert error_of(response)["extensions"]["reason"] == "INVALID_YEAR"
 
+    async def test_a_year_before_the_scheme_existed(
+        self, client: httpx.AsyncClient, epb: dict[str, str]
+    ) -> None:
+        response = await post_graphql(
+            client, EVALUATE, {"scheme": "NATIONAL_2013", "year": 2005}, headers=epb
+        )
+        error = error_of(response)
+        assert error["extensions"]["reason"] == "NO_POLICY_VERSION"
+        assert "its first takes effect on 2014-01-01" in error["message"]
+
     async def test_a_bank_may_not_evaluate(
         self, client: httpx.AsyncClient, tokens: Tokens
     ) -> None:
