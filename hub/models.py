@@ -248,6 +248,7 @@ class RepairApplication(Base):
     status: Mapped[RepairStatus] = mapped_column(enum_column(RepairStatus, "status"))
     district_opinion: Mapped[str | None] = mapped_column(Text)
     decided_by: Mapped[str | None] = mapped_column(String(200))
+    decision_reason: Mapped[str | None] = mapped_column(Text)  # the city's
     notice_until: Mapped[date | None] = mapped_column(Date)
     refusal_rule: Mapped[str | None] = mapped_column(String(40))
     refusal_reason: Mapped[str | None] = mapped_column(Text)

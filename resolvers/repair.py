@@ -45,6 +45,7 @@ class RepairView:
     evidence: str
     district_opinion: str | None
     decided_by: str | None
+    decision_reason: str | None
     notice_until: date | None
     refusal_rule: RepairRule | None
     refusal_reason: str | None
@@ -69,6 +70,7 @@ def _select_views(ctx: Context) -> AnySelect:
             a.evidence,
             a.district_opinion,
             a.decided_by,
+            a.decision_reason,
             a.notice_until,
             a.refusal_rule,
             a.refusal_reason,
@@ -180,6 +182,7 @@ async def decide_repair(
     reason = _required_text(reason, field="reason")
     application = await _open(ctx, id, RepairStatus.DISTRICT_AGREED)
     application.decided_by = _actor(ctx).name
+    application.decision_reason = reason
     refusal = (
         await recheck(ctx.db, application, today=ctx.today, settings=ctx.settings)
         if approve

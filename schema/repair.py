@@ -51,6 +51,9 @@ class RepairApplication:
     evidence: str = strawberry.field(description="Rectification evidence (整改材料).")
     district_opinion: str | None = strawberry.field(description="区县意见.")
     decided_by: str | None = strawberry.field(description="The city's deciding client.")
+    decision_reason: str | None = strawberry.field(
+        description="The city's reason for approving or refusing."
+    )
     notice_until: date | None = strawberry.field(
         description="Last day of the public notice (公示截止)."
     )

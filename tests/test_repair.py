@@ -48,7 +48,9 @@ mutation($id: ID!, $agree: Boolean!, $opinion: String!) {{
 """
 DECIDE = f"""
 mutation($id: ID!, $approve: Boolean!, $reason: String!) {{
-  decideRepair(id: $id, approve: $approve, reason: $reason) {{ {FIELDS} noticeUntil }}
+  decideRepair(id: $id, approve: $approve, reason: $reason) {{
+    {FIELDS} noticeUntil decisionReason
+  }}
 }}
 """
 COMPLETE = f"""
@@ -608,7 +610,11 @@ class TestDecideRepair:
         # then
         assert data_of(response) == {
             "decideRepair": APPLIED
-            | {"status": "IN_PUBLIC_NOTICE", "noticeUntil": "2026-06-22"}
+            | {
+                "status": "IN_PUBLIC_NOTICE",
+                "noticeUntil": "2026-06-22",
+                "decisionReason": "符合修复条件。",
+            }
         }
 
     async def test_the_city_refuses(
@@ -627,7 +633,7 @@ class TestDecideRepair:
         # then
         assert data_of(response) == {
             "decideRepair": refused("CITY_REFUSED", "整改材料不全。")
-            | {"noticeUntil": None}
+            | {"noticeUntil": None, "decisionReason": "整改材料不全。"}
         }
 
     async def test_a_county_bureau_may_not_decide(

@@ -210,6 +210,7 @@ def upgrade() -> None:
         ),
         sa.Column("district_opinion", sa.Text(), nullable=True),
         sa.Column("decided_by", sa.String(length=200), nullable=True),
+        sa.Column("decision_reason", sa.Text(), nullable=True),
         sa.Column("notice_until", sa.Date(), nullable=True),
         sa.Column("refusal_rule", sa.String(length=40), nullable=True),
         sa.Column("refusal_reason", sa.Text(), nullable=True),
