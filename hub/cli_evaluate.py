@@ -14,7 +14,7 @@ from auth.scopes import Scope
 from hub.config import Settings
 from hub.db import commit, create_engine, create_sessionmaker
 from hub.enums import AgencyKind, Scheme
-from hub.evaluate.loading import active_policies
+from hub.evaluate.loading import Policies, active_policies
 from hub.evaluate.policy import PolicyError
 from resolvers.context import cst_date
 from resolvers.dynamic import recompute
@@ -28,6 +28,15 @@ console = Console(stderr=True)
 out = Console()
 
 STAFF = Caller(scopes=frozenset(Scope), published_only=False, kind=AgencyKind.CITY_EPB)
+
+
+def policies_or_exit(settings: Settings) -> Policies:
+    """The active schemes' policies; a broken file ends the command, named."""
+    try:
+        return active_policies(settings)
+    except PolicyError as e:
+        console.print(f"[red]policy refused:[/red] {escape(str(e))}")
+        raise typer.Exit(1) from None
 
 
 @evaluate_app.command("list")
@@ -75,11 +84,7 @@ def run_command(
 ) -> None:
     """Evaluate YEAR under SCHEME: PRELIMINARY grades for review."""
     settings = Settings.from_env()
-    try:
-        policies = active_policies(settings)
-    except PolicyError as e:
-        console.print(f"[red]policy refused:[/red] {escape(str(e))}")
-        raise typer.Exit(1) from None
+    policies = policies_or_exit(settings)
     if scheme not in policies:
         console.print(
             f"[red]{scheme.value} is not an active scheme (HUB_ACTIVE_SCHEMES)[/red]"
@@ -128,11 +133,7 @@ def dynamic_command() -> None:
     """Recompute every dynamic-scheme grade as of today (run daily): grades
     follow the score as deductions expire."""
     settings = Settings.from_env()
-    try:
-        policies = active_policies(settings)
-    except PolicyError as e:
-        console.print(f"[red]policy refused:[/red] {escape(str(e))}")
-        raise typer.Exit(1) from None
+    policies = policies_or_exit(settings)
 
     async def run() -> int:
         engine = create_engine(settings)

@@ -31,11 +31,11 @@ from auth.caller import Caller
 from auth.scopes import Scope
 from hub.audit.record import AuditRecord, EntryKind, Outcome
 from hub.audit.writer import AuditUnavailable, AuditWriter
+from hub.cli_evaluate import policies_or_exit
 from hub.config import Settings
 from hub.db import commit, create_engine, create_sessionmaker
 from hub.enums import AgencyKind, BatchSource
-from hub.evaluate.loading import Policies, active_policies
-from hub.evaluate.policy import PolicyError
+from hub.evaluate.loading import Policies
 from hub.ingest.datasets import BY_NAME, DatasetSpec
 from hub.ingest.export import write_csv
 from hub.ingest.problems import Problem, Rejected
@@ -89,11 +89,7 @@ def import_command(
         )
         raise typer.Exit(2)
     settings = Settings.from_env()
-    try:
-        policies = active_policies(settings)
-    except PolicyError as e:
-        console.print(f"[red]policy refused:[/red] {escape(str(e))}")
-        raise typer.Exit(1) from None
+    policies = policies_or_exit(settings)
     attempt = Attempt(
         spec, file, f"cli:{getpass.getuser()}", settings.clock(), policies=policies
     )
