@@ -1,11 +1,10 @@
 """Store checked records: match business keys, refuse conflicts, write all or none.
 
-The caller's row rules apply to writes as to reads: a county bureau writes
-only for enterprises of its district, an insurer only its own policies, and an
-enterprise it may not see is reported exactly as an unknown one.
+Who may write which rows is resolvers/write_access.py: the caller's row rules
+apply to writes as to reads.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,14 +15,20 @@ from sqlalchemy import and_, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.caller import Caller
-from hub.enums import AgencyKind, BatchSource, Dataset
+from hub.enums import BatchSource, Dataset
 from hub.ingest.datasets import DatasetSpec
 from hub.ingest.problems import Problem, Rejected
 from hub.ingest.rows import Record
-from hub.models import CollectionBatch, District, Enterprise, RecordHistory
-from resolvers.access import enterprise_rule
+from hub.models import CollectionBatch, RecordHistory
+from resolvers.write_access import (
+    check_writer,
+    chunks,
+    problem_at,
+    resolve_districts,
+    resolve_enterprises,
+    visible_codes,
+)
 
-CHUNK = 1000
 ANALYZE_AFTER = 10_000  # rows inserted by one batch
 Progress = Callable[[int], None]
 
@@ -82,11 +87,11 @@ async def store(
     so a rejected batch leaves no trace; the caller commits.
     """
     problems: list[Problem] = []
-    _check_writer(spec, records, writer.caller, problems)
+    check_writer(spec, records, writer.caller, problems)
     if spec.has_enterprise:
-        await _resolve_enterprises(session, records, writer.caller, problems)
+        await resolve_enterprises(session, records, writer.caller, problems)
     else:
-        await _resolve_districts(session, records, writer.caller, problems)
+        await resolve_districts(session, records, writer.caller, problems)
     keyed = _keys(spec, records, problems)
     existing = await _existing(session, spec, keyed, writer.caller, problems)
     plan = _plan(spec, keyed, existing, mode, now, problems)
@@ -147,121 +152,6 @@ async def store(
     return result
 
 
-def _check_writer(
-    spec: DatasetSpec,
-    records: Sequence[Record],
-    caller: Caller,
-    problems: list[Problem],
-) -> None:
-    """Name the insurer of each policy: an insurer may leave out its own and may
-    submit no other's; everyone else must name it."""
-    if spec.dataset is not Dataset.INSURANCE:
-        return
-    insurer = caller.kind is AgencyKind.INSURER
-    for record in records:
-        values = record.values
-        if insurer and values.get("insurer_code") is None:
-            values["insurer_code"] = caller.org_code
-        if insurer and values.get("insurer_name") is None:
-            values["insurer_name"] = caller.agency_name
-        for name in ("insurer_code", "insurer_name"):
-            if values.get(name) is None and not insurer:
-                problems.append(
-                    _problem(
-                        record, name, "REQUIRED", f"{spec.field(name).label} is empty"
-                    )
-                )
-        if insurer and (
-            caller.org_code is None or values["insurer_code"] != caller.org_code
-        ):
-            problems.append(
-                _problem(
-                    record,
-                    "insurer_code",
-                    "OTHER_INSURER",
-                    "an insurer may submit only its own policies: the insurer's "
-                    "credit code must be the one registered for your agency",
-                )
-            )
-
-
-async def _resolve_enterprises(
-    session: AsyncSession,
-    records: Sequence[Record],
-    caller: Caller,
-    problems: list[Problem],
-) -> None:
-    codes = sorted({r.values["enterprise_code"] for r in records})
-    ids: dict[str, int] = {}
-    for chunk in _chunks(codes):
-        rows = await session.execute(
-            select(Enterprise.code, Enterprise.id).where(
-                Enterprise.code.in_(chunk), enterprise_rule(caller)
-            )
-        )
-        ids.update({code: id_ for code, id_ in rows})
-    for record in records:
-        code = record.values["enterprise_code"]
-        if code in ids:
-            record.values["enterprise_id"] = ids[code]
-        else:
-            problems.append(
-                _problem(
-                    record,
-                    "enterprise_code",
-                    "UNKNOWN_ENTERPRISE",
-                    f"no enterprise with credit code {code} is registered in your "
-                    "jurisdiction; record the enterprise first",
-                )
-            )
-
-
-async def _resolve_districts(
-    session: AsyncSession,
-    records: Sequence[Record],
-    caller: Caller,
-    problems: list[Problem],
-) -> None:
-    """A district given by code or Chinese name; abolished codes name their successor."""
-    districts = (await session.scalars(select(District))).all()
-    by_code = {d.code: d for d in districts}
-    by_name = {d.name: d for d in districts if d.valid_to is None}
-    for record in records:
-        given = record.values["district_code"]
-        district = by_code.get(given) or by_name.get(given)
-        if district is None:
-            problems.append(
-                _problem(
-                    record,
-                    "district_code",
-                    "UNKNOWN_DISTRICT",
-                    f"{given!r} is not a district of Wuxi; give a 6-digit code such as "
-                    "320205 or a name such as 锡山区",
-                )
-            )
-        elif district.valid_to is not None:
-            problems.append(
-                _problem(
-                    record,
-                    "district_code",
-                    "ABOLISHED_DISTRICT",
-                    f"{district.code} {district.name} was abolished on "
-                    f"{district.valid_to}; use {district.successor_code}",
-                )
-            )
-        elif caller.districts is not None and district.code not in caller.districts:
-            problems.append(
-                _problem(
-                    record,
-                    "district_code",
-                    "OUTSIDE_JURISDICTION",
-                    f"your bureau records enterprises of {', '.join(sorted(caller.districts))} only",
-                )
-            )
-        else:
-            record.values["district_code"] = district.code
-
-
 def _keys(
     spec: DatasetSpec, records: Sequence[Record], problems: list[Problem]
 ) -> dict[tuple[Any, ...], Record]:
@@ -274,7 +164,7 @@ def _keys(
         first = keyed.get(key)
         if first is not None:
             problems.append(
-                _problem(
+                problem_at(
                     record,
                     spec.fields[0].name,
                     "DUPLICATE_KEY",
@@ -295,7 +185,7 @@ async def _existing(
 ) -> dict[tuple[Any, ...], Any]:
     columns = [getattr(spec.model, k) for k in spec.key]
     found: dict[tuple[Any, ...], Any] = {}
-    for chunk in _chunks(list(keyed)):
+    for chunk in chunks(list(keyed)):
         # One IN list per key column, then the exact keys here: a row-value
         # IN list over a composite index is far slower on PostgreSQL.
         condition = and_(*(c.in_({k[i] for k in chunk}) for i, c in enumerate(columns)))
@@ -308,11 +198,11 @@ async def _existing(
             if key in keyed:
                 found[key] = row
     if caller.districts is not None and not spec.has_enterprise:
-        visible = await _visible_codes(session, [k[0] for k in found], caller)
+        visible = await visible_codes(session, [k[0] for k in found], caller)
         for key, row in list(found.items()):
             if row.code not in visible:
                 problems.append(
-                    _problem(
+                    problem_at(
                         keyed[key],
                         "code",
                         "OUTSIDE_JURISDICTION",
@@ -321,21 +211,6 @@ async def _existing(
                 )
                 del found[key]
     return found
-
-
-async def _visible_codes(
-    session: AsyncSession, codes: list[str], caller: Caller
-) -> set[str]:
-    visible: set[str] = set()
-    for chunk in _chunks(codes):
-        visible.update(
-            await session.scalars(
-                select(Enterprise.code).where(
-                    Enterprise.code.in_(chunk), enterprise_rule(caller)
-                )
-            )
-        )
-    return visible
 
 
 def _plan(
@@ -354,7 +229,7 @@ def _plan(
         if row is None:
             if mode is Mode.CORRECT:
                 problems.append(
-                    _problem(
+                    problem_at(
                         record,
                         spec.fields[0].name,
                         "NOT_RECORDED",
@@ -394,7 +269,7 @@ def _conflict(
     if "enterprise_id" in changed:
         # The other enterprise may lie outside the writer's jurisdiction: no values.
         detail = "it is recorded for another enterprise"
-    return _problem(
+    return problem_at(
         record,
         shown[0] if shown else spec.fields[0].name,
         "CONFLICT",
@@ -411,7 +286,7 @@ async def _insert(
     progress: Progress | None,
 ) -> list[int]:
     ids: list[int] = []
-    for chunk in _chunks(creates, 5000):
+    for chunk in chunks(creates, 5000):
         rows = [c | {"batch_id": batch_id} for c in chunk]
         if len(creates) == 1:
             statement = insert(spec.model).returning(spec.model.id)  # type: ignore[attr-defined]
@@ -443,15 +318,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, date | datetime):
         return value.isoformat()
     return value
-
-
-def _problem(record: Record, name: str, reason: str, message: str) -> Problem:
-    where = record.where.get(name)
-    if record.row is None:
-        return Problem(reason, message, field=where or name)
-    return Problem(reason, message, record.row, where, name)
-
-
-def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
