@@ -177,7 +177,7 @@ class TestGraphQLEntries:
         assert (await entry_for(db, bad_json)).reason == "BAD_REQUEST"
         assert (await entry_for(db, bad_doc)).outcome == "INVALID"
 
-    async def test_secrets_in_variables_are_redacted(
+    async def test_secrets_and_contact_details_are_redacted(
         self, client: httpx.AsyncClient, db: AsyncSession
     ) -> None:
         response = await post_graphql(
@@ -187,6 +187,8 @@ class TestGraphQLEntries:
                 "code": b.credit_code(5),
                 "clientSecret": "hunter2",
                 "nested": {"password": "x"},
+                "contact": "13800000000",
+                "filerEmail": "li@example.cn",
             },
         )
         entry = await entry_for(db, response)
@@ -194,6 +196,8 @@ class TestGraphQLEntries:
             "code": b.credit_code(5),
             "clientSecret": "[REDACTED]",
             "nested": {"password": "[REDACTED]"},
+            "contact": "[REDACTED]",
+            "filerEmail": "[REDACTED]",
         }
 
     async def test_graphiql_page_is_not_an_access(

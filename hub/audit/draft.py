@@ -19,7 +19,12 @@ from starlette.types import Scope
 from auth.caller import Caller
 from hub.audit.record import AuditRecord, EntryKind, Outcome
 
-_SECRET_KEY = re.compile(r"secret|password|passwd|token|assertion|credential", re.I)
+# Secrets, and contact details that live in their own records (an objector's
+# phone or e-mail is kept with the objection, not for years in the audit log).
+_SECRET_KEY = re.compile(
+    r"secret|password|passwd|token|assertion|credential|contact|phone|mobile|email",
+    re.I,
+)
 REDACTED = "[REDACTED]"
 
 
