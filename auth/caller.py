@@ -41,6 +41,13 @@ class Caller:
         return cls()
 
     @classmethod
+    def staff(cls) -> "Caller":
+        """The bureau's own staff at the command line: the whole city, every scope."""
+        return cls(
+            scopes=frozenset(Scope), published_only=False, kind=AgencyKind.CITY_EPB
+        )
+
+    @classmethod
     def for_agency(
         cls,
         *,

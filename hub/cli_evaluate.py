@@ -10,10 +10,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from auth.caller import Caller
-from auth.scopes import Scope
 from hub.config import Settings
 from hub.db import commit, create_engine, create_sessionmaker
-from hub.enums import AgencyKind, Scheme
+from hub.enums import Scheme
 from hub.evaluate.loading import Policies, active_policies
 from hub.evaluate.policy import PolicyError
 from resolvers.context import cst_date
@@ -27,7 +26,7 @@ evaluate_app = typer.Typer(help="Evaluation (评价).", no_args_is_help=True)
 console = Console(stderr=True)
 out = Console()
 
-STAFF = Caller(scopes=frozenset(Scope), published_only=False, kind=AgencyKind.CITY_EPB)
+STAFF = Caller.staff()
 
 
 def policies_or_exit(settings: Settings) -> Policies:

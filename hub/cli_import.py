@@ -28,7 +28,6 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.caller import Caller
-from auth.scopes import Scope
 from hub.audit.record import AuditRecord, EntryKind, Outcome
 from hub.audit.writer import AuditUnavailable, AuditWriter
 from hub.cli_evaluate import policies_or_exit
@@ -51,7 +50,7 @@ out = Console()
 SHOWN_PROBLEMS = 50
 
 # The bureau's own staff at the server: the whole city, every dataset.
-STAFF = Caller(scopes=frozenset(Scope), published_only=False, kind=AgencyKind.CITY_EPB)
+STAFF = Caller.staff()
 
 
 @dataclass(slots=True)

@@ -14,8 +14,10 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from hub.config import Settings
+from resolvers.feed import drop_queued, flush_queued
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
@@ -59,8 +61,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+class HubSession(Session):
+    """Sessions that number and store their queued change-feed events just
+    before they commit (resolvers/feed.py), and drop them on rollback."""
+
+
+event.listen(HubSession, "before_commit", flush_queued)
+event.listen(HubSession, "after_rollback", drop_queued)
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=HubSession
+    )
 
 
 async def commit(session: AsyncSession) -> None:

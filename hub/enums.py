@@ -217,3 +217,12 @@ class RepairStatus(Enum):
     IN_PUBLIC_NOTICE = "IN_PUBLIC_NOTICE"
     DONE = "DONE"
     REFUSED = "REFUSED"
+
+
+class FeedDataset(Enum):
+    """What a change-feed event is about."""
+
+    RATING = "RATING"
+    PENALTY = "PENALTY"
+    RISK = "RISK"
+    INSURANCE = "INSURANCE"

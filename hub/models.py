@@ -34,6 +34,7 @@ from hub.enums import (
     EmergencyLevel,
     EnterpriseStatus,
     EventKind,
+    FeedDataset,
     Grade,
     MClass,
     ObjectionStatus,
@@ -567,6 +568,42 @@ class ExternalClient(Base):
 
     def __repr__(self) -> str:
         return f"ExternalClient({self.issuer!r}, {self.subject!r})"
+
+
+class ChangeEvent(Base):
+    """One published change, in the order of commit: the change feed.
+
+    `seq` is taken under the lock on change_head's row, held until the
+    writing transaction commits, so sequence order is commit order: a reader
+    that has seen seq n has seen every event below n.
+    """
+
+    __tablename__ = "change_event"
+    __table_args__ = (Index("ix_change_event_enterprise", "enterprise_code", "seq"),)
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    dataset: Mapped[FeedDataset] = mapped_column(enum_column(FeedDataset, "dataset"))
+    kind: Mapped[str] = mapped_column(String(30))
+    enterprise_code: Mapped[str] = mapped_column(String(18))
+    district_code: Mapped[str] = mapped_column(String(6))
+    record_id: Mapped[int] = mapped_column(Integer)
+    payload: Mapped[dict[str, object]] = mapped_column(JSON)
+
+    def __repr__(self) -> str:
+        return f"ChangeEvent({self.seq}, {self.dataset.name}, {self.kind})"
+
+
+class ChangeHead(Base):
+    """The feed's last seq (one row, id 1); its row lock orders the writers."""
+
+    __tablename__ = "change_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+
+    def __repr__(self) -> str:
+        return f"ChangeHead({self.seq})"
 
 
 class AuditEntry(Base):

@@ -137,8 +137,8 @@ async def finalize_ratings(
             )
             r.supersedes_id = old.id
             superseded += 1
-        transition(ctx.db, r, to_status=S.FINAL, actor=actor, now=ctx.now, reason=None)
         r.published_at, r.valid_from, r.valid_to = ctx.now, today, None
+        transition(ctx.db, r, to_status=S.FINAL, actor=actor, now=ctx.now, reason=None)
     await ctx.db.flush()
     return BatchOutcome(S.FINAL, len(ratings), superseded=superseded)
 

@@ -20,6 +20,7 @@ from hub.ingest.datasets import DatasetSpec
 from hub.ingest.problems import Problem, Rejected
 from hub.ingest.rows import Record
 from hub.models import CollectionBatch, RecordHistory
+from resolvers.feed_records import queue_batch_events
 from resolvers.write_access import (
     check_writer,
     chunks,
@@ -149,6 +150,13 @@ async def store(
         )
         result.ids.append(row.id)
     await session.flush()
+    await queue_batch_events(
+        session,
+        spec.dataset,
+        batch_id=batch.id,
+        updated={row.id for row, _, _ in plan.updates},
+        now=now,
+    )
     return result
 
 

@@ -11,8 +11,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.caller import Caller
-from hub.enums import Grade, RatingStatus
+from hub.enums import FeedDataset, Grade, RatingBasis, RatingStatus
 from hub.models import CreditRating, RatingTransition
+from resolvers.feed import NewEvent, queue
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +51,30 @@ def transition(
     rating.status = to_status
     if to_grade is not None:
         rating.grade = to_grade
+    if (kind := _feed_kind(rating, from_status, initial)) is not None:
+        queue(
+            session,
+            [
+                NewEvent(
+                    FeedDataset.RATING,
+                    kind,
+                    rating.enterprise_id,
+                    rating.id,
+                    {
+                        "scheme": rating.scheme.value,
+                        "grade": rating.grade.value,
+                        "previousGrade": None
+                        if from_grade is None
+                        else from_grade.value,
+                        "status": rating.status.value,
+                        "validFrom": rating.valid_from.isoformat(),
+                        "supersedes": rating.supersedes_id,
+                        "reason": reason,
+                    },
+                    now,
+                )
+            ],
+        )
     session.add(
         RatingTransition(
             rating_id=rating.id,
@@ -64,3 +89,24 @@ def transition(
             reason=reason,
         )
     )
+
+
+# What a change of an official grade is called in the change feed.
+_KINDS = {
+    RatingBasis.DOWNGRADE: "DOWNGRADED",
+    RatingBasis.DYNAMIC: "CHANGED",
+    RatingBasis.REPAIR: "REPAIRED",
+}
+
+
+def _feed_kind(
+    rating: CreditRating, from_status: RatingStatus | None, initial: bool
+) -> str | None:
+    """Grades become news when they become official, or stop being so."""
+    if rating.status is RatingStatus.FINAL and (
+        initial or from_status is not RatingStatus.FINAL
+    ):
+        return _KINDS.get(rating.basis, "FINALISED") if rating.basis else "FINALISED"
+    if rating.status is RatingStatus.REVOKED and from_status is RatingStatus.FINAL:
+        return "REVOKED"
+    return None

@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from schema.audit import AuditQuery
+from schema.changes import ChangesQuery
 from schema.collect import CollectMutation
 from schema.enterprise import EnterpriseQuery
 from schema.evaluation import EvaluationMutation, EvaluationQuery
@@ -31,6 +32,7 @@ Query = merge_types(
         RiskQuery,
         InsuranceQuery,
         AuditQuery,
+        ChangesQuery,
         EvaluationQuery,
         RepairQuery,
         RedBlackQuery,

@@ -26,3 +26,8 @@ class RequiresScopes:
 def requires(*all_of: Scope) -> list[object]:
     """Directives for a field that needs all of these scopes."""
     return [RequiresScopes(scopes=[sorted(s.value for s in all_of)])]
+
+
+def requires_any(*one_of: Scope) -> list[object]:
+    """Directives for a field that needs any one of these scopes."""
+    return [RequiresScopes(scopes=[[s.value] for s in one_of])]

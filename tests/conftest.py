@@ -28,6 +28,7 @@ from hub.db import create_engine, create_sessionmaker
 from hub.enums import AgencyKind
 from hub.migrate import upgrade
 from hub.models import Base
+from resolvers.feed import feed_genesis
 
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL")
 # 2026-06-15 12:00 in China Standard Time.
@@ -93,6 +94,7 @@ async def engine(migrated_engine: AsyncEngine) -> AsyncEngine:
             for table in DATA_TABLES:
                 await conn.execute(text(f"DELETE FROM {table}"))
         await conn.execute(genesis_head())  # as migration 0003 leaves it
+        await conn.execute(feed_genesis())  # as migration 0006 leaves it
     return migrated_engine
 
 
