@@ -26,6 +26,7 @@ class Scope(StrEnum):
     access_log_read = "accesslog:read"
     webhooks_manage = "webhooks:manage"
     repair_apply = "repair:apply"
+    watchlist_manage = "watchlist:manage"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,11 @@ CATALOGUE: dict[Scope, ScopeInfo] = {
             EPB | {K.ENTERPRISE},
         ),
         ScopeInfo(
+            Scope.watchlist_manage,
+            "keep a watchlist of credit codes to follow in the feed (贷后监测)",
+            EXTERNAL_READERS | EPB | {K.INDUSTRY_REGULATOR},
+        ),
+        ScopeInfo(
             Scope.webhooks_manage,
             "register webhook endpoints for change events",
             EXTERNAL_READERS | EPB | {K.INDUSTRY_REGULATOR},
@@ -115,14 +121,21 @@ _READ = {
     Scope.penalties_read,
     Scope.risk_read,
 }
-_BANK = _READ | {Scope.penalties_detail, Scope.insurance_read, Scope.webhooks_manage}
+_BANK = _READ | {
+    Scope.penalties_detail,
+    Scope.insurance_read,
+    Scope.webhooks_manage,
+    Scope.watchlist_manage,
+}
 
 PRESETS: dict[K, frozenset[Scope]] = {
     K.COMMERCIAL_BANK: frozenset(_BANK),
     K.PBOC_BRANCH: frozenset(_BANK),
     K.BANKING_REGULATOR: frozenset(_BANK),
     K.CREDIT_OFFICE: frozenset(_BANK | {Scope.audit_read}),
-    K.INDUSTRY_REGULATOR: frozenset(_READ | {Scope.webhooks_manage}),
+    K.INDUSTRY_REGULATOR: frozenset(
+        _READ | {Scope.webhooks_manage, Scope.watchlist_manage}
+    ),
     K.INSURER: frozenset(_READ | {Scope.insurance_read, Scope.insurance_write}),
     K.CITY_EPB: frozenset(Scope),
     K.COUNTY_EPB: frozenset(

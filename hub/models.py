@@ -606,6 +606,19 @@ class ChangeHead(Base):
         return f"ChangeHead({self.seq})"
 
 
+class WatchedEnterprise(Base):
+    """An enterprise on an agency's watchlist (a bank's borrowers, 贷后监测)."""
+
+    __tablename__ = "watched_enterprise"
+
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), primary_key=True)
+    enterprise_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"WatchedEnterprise({self.agency_id}, {self.enterprise_code!r})"
+
+
 class AuditEntry(Base):
     """One audited request, chained: `hash` = SHA-256(prev_hash + canonical entry)."""
 

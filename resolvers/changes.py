@@ -10,6 +10,7 @@ from hub.enums import FeedDataset
 from resolvers.context import Context, serialized
 from resolvers.errors import BadUserInput
 from resolvers.feed import changes_after
+from resolvers.watchlist import watched_codes
 
 MAX_FIRST = 1000
 _PREFIX = "feed:"
@@ -65,6 +66,7 @@ async def list_changes(
     after: str | None,
     datasets: list[FeedDataset] | None,
     first: int,
+    watchlist: bool = False,
 ) -> ChangePage:
     """The events after `after` the caller may see, oldest first."""
     if not 1 <= first <= MAX_FIRST:
@@ -79,6 +81,9 @@ async def list_changes(
         caller=ctx.caller,
         after=seq,
         datasets=set(datasets) if datasets else None,
+        enterprise_codes=(
+            await watched_codes(ctx.db, ctx.caller.agency_id) if watchlist else None
+        ),
         first=first,
     )
     ctx.returned_codes.update(r.enterprise_code for r in rows)

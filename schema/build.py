@@ -20,6 +20,7 @@ from schema.rating import RatingQuery
 from schema.red_black import RedBlackQuery
 from schema.repair import RepairMutation, RepairQuery
 from schema.risk import RiskQuery
+from schema.watchlist import WatchlistMutation, WatchlistQuery
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
@@ -33,6 +34,7 @@ Query = merge_types(
         InsuranceQuery,
         AuditQuery,
         ChangesQuery,
+        WatchlistQuery,
         EvaluationQuery,
         RepairQuery,
         RedBlackQuery,
@@ -44,6 +46,7 @@ Mutation = merge_types(
     "Mutation",
     (
         CollectMutation,
+        WatchlistMutation,
         EvaluationMutation,
         RepairMutation,
         PublicationMutation,

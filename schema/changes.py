@@ -1,6 +1,7 @@
 """The change feed: every published change, in commit order, for mirroring."""
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -66,9 +67,17 @@ class ChangesQuery:
         after: str | None = None,
         datasets: list[FeedDataset] | None = None,
         first: int = 100,
+        watchlist: Annotated[
+            bool,
+            strawberry.argument(description="Only the enterprises on my watchlist."),
+        ] = False,
     ) -> ChangePage | None:
         page = await resolve.list_changes(
-            info.context, after=after, datasets=datasets, first=first
+            info.context,
+            after=after,
+            datasets=datasets,
+            first=first,
+            watchlist=watchlist,
         )
         return ChangePage(
             nodes=[
