@@ -16,12 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Migrate var/hub.db (or HUB_DATABASE_URL), load demo data if empty, serve on 127.0.0.1:8000.
+## Migrate var/hub.db (or HUB_DATABASE_URL), load demo data if empty, serve on 127.0.0.1:8000
+## with the webhook dispatcher beside it.
 run: install
 	$(BIN)/hub db upgrade
 	$(BIN)/hub seed --if-empty --enterprises $(SEED_ENTERPRISES)
 	$(BIN)/hub demo-clients
-	$(BIN)/hub serve
+	$(BIN)/hub dispatch & dispatcher=$$!; trap 'kill $$dispatcher 2>/dev/null' EXIT INT TERM; $(BIN)/hub serve
 
 ## Lint, type-check and run the whole suite (PostgreSQL too when HUB_TEST_DATABASE_URL is set).
 test: install lint typecheck

@@ -1,4 +1,4 @@
-"""Bearer-token authentication in front of /graphql (RFC 6750).
+"""Bearer-token authentication in front of /graphql and /exports/ (RFC 6750).
 
 - No Authorization header: the request goes on as the anonymous public.
 - `Authorization: Bearer <jwt>` that verifies (auth/tokens.py, or
@@ -40,7 +40,7 @@ from hub.request_id import request_id_of
 
 log = logging.getLogger("hub.auth")
 
-GUARDED_PATH = "/graphql"
+GUARDED_PATHS = ("/graphql", "/exports")
 RETRY_AFTER_SECONDS = "5"
 
 
@@ -89,7 +89,7 @@ class Authenticator:
 
 
 class AuthMiddleware:
-    """Pure ASGI middleware: authenticates /graphql, leaves other paths alone."""
+    """Pure ASGI middleware: authenticates /graphql and /exports/, leaves other paths alone."""
 
     def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
         self.app = app
@@ -97,8 +97,8 @@ class AuthMiddleware:
 
     async def __call__(self, scope: ASGIScope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or (
-            path != GUARDED_PATH and not path.startswith(GUARDED_PATH + "/")
+        if scope["type"] != "http" or not any(
+            path == p or path.startswith(p + "/") for p in GUARDED_PATHS
         ):
             await self.app(scope, receive, send)
             return

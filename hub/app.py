@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from auth.directory import Directory
 from auth.external import ExternalIssuer
@@ -21,6 +21,7 @@ from hub.body_limit import BodyLimitMiddleware
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
 from hub.evaluate.loading import active_policies
+from hub.exports_route import export_route
 from hub.graphql import HubGraphQL, create_schema
 from hub.logs import configure_logging
 from hub.request_id import RequestIdMiddleware
@@ -50,12 +51,6 @@ def create_app(
         if engine is not None:
             await engine.dispose()
 
-    graphql = HubGraphQL(
-        create_schema(),
-        settings=settings,
-        sessionmaker=sessionmaker,
-        policies=active_policies(settings),
-    )
     keys = KeyStore(
         settings.keys_dir,
         refresh_seconds=settings.auth_cache_seconds,
@@ -71,6 +66,14 @@ def create_app(
         directory=directory,
         external=ExternalIssuer.from_settings(settings),
     )
+    graphql = HubGraphQL(
+        create_schema(),
+        settings=settings,
+        sessionmaker=sessionmaker,
+        policies=active_policies(settings),
+        authenticator=authenticator,  # subscriptions authenticate at connection_init
+        audit=audit,
+    )
 
     async def home(_request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -84,6 +87,8 @@ def create_app(
             Route("/", home),
             Route("/healthz", healthz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),  # graphql-transport-ws
+            export_route(settings, sessionmaker),
             *oauth.routes(),
         ],
         middleware=[

@@ -19,8 +19,10 @@ from sqlalchemy import func, select
 from hub.cli_audit import audit_app
 from hub.cli_auth import agency_app, client_app, demo_app, external_app, keys_app
 from hub.cli_evaluate import evaluate_app
+from hub.cli_export import export_command
 from hub.cli_import import import_command
 from hub.cli_lists import lists_app
+from hub.cli_webhooks import dispatch_command, webhook_app
 from hub.config import Settings
 from hub.db import create_engine
 from hub.migrate import upgrade
@@ -39,6 +41,9 @@ app.add_typer(external_app, name="external")
 app.add_typer(demo_app)
 app.add_typer(audit_app, name="audit")
 app.command("import")(import_command)
+app.command("export")(export_command)
+app.add_typer(webhook_app, name="webhook")
+app.command("dispatch")(dispatch_command)
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(lists_app, name="lists")
 console = Console(stderr=True)

@@ -1,6 +1,6 @@
 """Settings: every knob is a HUB_* environment variable (or a line in .env)."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +45,8 @@ class Settings:
     # body limit and takes --max-rows.
     max_body_bytes: int = 10 * 1024 * 1024
     import_max_rows: int = 50_000
+    # GraphQL subscriptions: how often each one polls the change feed.
+    subscription_poll_seconds: float = 1.0
     # OAuth 2 (auth/): issuer, audience and lifetime of the hub's access tokens.
     issuer: str = DEFAULT_ISSUER
     audience: str = DEFAULT_AUDIENCE
@@ -65,8 +67,21 @@ class Settings:
     audit_keys_dir: Path = Path("var/audit-keys")
     audit_checkpoint_file: Path = Path("var/audit-checkpoints.jsonl")
     audit_retention_days: int = 1825
+    # Webhooks (hub/webhooks/): timeouts, retries, the dispatcher's concurrency.
+    # Development only: endpoints on loopback (127/8, ::1), over http or https.
+    webhooks_allow_http_loopback: bool = False
+    webhooks_connect_timeout: float = 3.0
+    webhooks_timeout: float = 10.0  # a whole attempt, connect to last byte read
+    webhooks_retry_base_seconds: float = 10.0
+    webhooks_retry_max_seconds: float = 3600.0
+    webhooks_retry_hours: float = 24.0  # after an event's first failure: DEAD
+    webhooks_concurrency: int = 16  # endpoints served at once
     # Injected, not configured: tests pass a fixed clock.
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
+    # Injected, not configured: host, port -> addresses; None: the system's DNS.
+    webhooks_resolver: Callable[[str, int], Awaitable[list[str]]] | None = field(
+        default=None, compare=False
+    )
 
     def __post_init__(self) -> None:
         if not 1 <= self.token_ttl_seconds <= MAX_TOKEN_TTL_SECONDS:
@@ -99,8 +114,20 @@ class Settings:
             raise ValueError(
                 "HUB_MAX_BODY_BYTES must be >= 1024 and HUB_IMPORT_MAX_ROWS >= 1"
             )
+        if self.subscription_poll_seconds <= 0:
+            raise ValueError("HUB_SUBSCRIPTION_POLL_SECONDS must be positive")
         if self.audit_retention_days < 1:
             raise ValueError("HUB_AUDIT_RETENTION_DAYS must be at least 1")
+        if min(self.webhooks_connect_timeout, self.webhooks_timeout) <= 0:
+            raise ValueError("HUB_WEBHOOKS_*TIMEOUT must be positive")
+        if not 0 < self.webhooks_retry_base_seconds <= self.webhooks_retry_max_seconds:
+            raise ValueError(
+                "HUB_WEBHOOKS_RETRY_BASE_SECONDS must be in (0, RETRY_MAX_SECONDS]"
+            )
+        if self.webhooks_retry_hours < 0 or self.webhooks_concurrency < 1:
+            raise ValueError(
+                "HUB_WEBHOOKS_RETRY_HOURS must be >= 0, HUB_WEBHOOKS_CONCURRENCY >= 1"
+            )
 
     @classmethod
     def from_env(cls, env_file: str | Path | None = ".env") -> "Settings":
@@ -140,6 +167,9 @@ class Settings:
                 "HUB_MAX_BODY_BYTES", cast=int, default=10 * 1024 * 1024
             ),
             import_max_rows=config("HUB_IMPORT_MAX_ROWS", cast=int, default=50_000),
+            subscription_poll_seconds=config(
+                "HUB_SUBSCRIPTION_POLL_SECONDS", cast=float, default=1.0
+            ),
             issuer=config("HUB_ISSUER", default=DEFAULT_ISSUER).rstrip("/"),
             audience=config("HUB_AUDIENCE", default=DEFAULT_AUDIENCE),
             token_ttl_seconds=config(
@@ -174,6 +204,25 @@ class Settings:
             ),
             audit_retention_days=config(
                 "HUB_AUDIT_RETENTION_DAYS", cast=int, default=1825
+            ),
+            webhooks_allow_http_loopback=config(
+                "HUB_WEBHOOKS_ALLOW_HTTP_LOOPBACK", cast=bool, default=False
+            ),
+            webhooks_connect_timeout=config(
+                "HUB_WEBHOOKS_CONNECT_TIMEOUT", cast=float, default=3.0
+            ),
+            webhooks_timeout=config("HUB_WEBHOOKS_TIMEOUT", cast=float, default=10.0),
+            webhooks_retry_base_seconds=config(
+                "HUB_WEBHOOKS_RETRY_BASE_SECONDS", cast=float, default=10.0
+            ),
+            webhooks_retry_max_seconds=config(
+                "HUB_WEBHOOKS_RETRY_MAX_SECONDS", cast=float, default=3600.0
+            ),
+            webhooks_retry_hours=config(
+                "HUB_WEBHOOKS_RETRY_HOURS", cast=float, default=24.0
+            ),
+            webhooks_concurrency=config(
+                "HUB_WEBHOOKS_CONCURRENCY", cast=int, default=16
             ),
         )
 

@@ -21,20 +21,27 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.unset import UnsetType
 
 from auth.caller import Caller
+from auth.middleware import Authenticator
 from auth.purpose import PurposeError, purpose_case_ref, stated_purpose
 from hub.audit.draft import draft_of
 from hub.audit.notes import AuditNotes
 from hub.audit.record import Outcome
+from hub.audit.writer import AuditWriter
 from hub.authorization import Authorize
 from hub.config import Settings
 from hub.db import commit, is_unavailable
 from hub.evaluate.loading import Policies
 from hub.request_id import request_id_of
+from hub.ws_auth import SocketGate, TextFrames
+from hub.ws_operations import SocketOperations
 from resolvers.context import Context
 from resolvers.errors import HubError
+from resolvers.subscriptions import SocketContext
 from schema.build import build_schema
 
 log = logging.getLogger("hub.graphql")
@@ -90,11 +97,14 @@ def caller_of(request: Request) -> Caller:
 
 def create_schema() -> strawberry.Schema:
     return build_schema(
-        extensions=[CloseSession, Authorize, AuditNotes], schema_class=QuietSchema
+        extensions=[CloseSession, SocketOperations, Authorize, AuditNotes],
+        schema_class=QuietSchema,
     )
 
 
 class HubGraphQL(GraphQL[Context, None]):
+    websocket_adapter_class = TextFrames
+
     def __init__(
         self,
         schema: strawberry.Schema,
@@ -102,6 +112,8 @@ class HubGraphQL(GraphQL[Context, None]):
         settings: Settings,
         sessionmaker: async_sessionmaker[AsyncSession],
         policies: Policies,
+        authenticator: Authenticator,
+        audit: AuditWriter,
     ) -> None:
         super().__init__(
             schema,
@@ -110,10 +122,20 @@ class HubGraphQL(GraphQL[Context, None]):
             # Uploads need a bearer token with a write scope; no cookie
             # authenticates, so a cross-site form post cannot write.
             multipart_uploads_enabled=True,
+            # Subscriptions: graphql-transport-ws only, the legacy graphql-ws off.
+            subscription_protocols=[GRAPHQL_TRANSPORT_WS_PROTOCOL],
         )
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.policies = policies
+        self.sockets = SocketGate(
+            settings=settings,
+            sessionmaker=sessionmaker,
+            policies=policies,
+            authenticator=authenticator,
+            audit=audit,
+            error_format=format_error,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Strawberry answers transport errors in plain text; clients expect JSON.
@@ -148,6 +170,8 @@ class HubGraphQL(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
+        if isinstance(request, WebSocket):
+            return self.sockets.context(request)
         assert isinstance(request, Request)
         assert isinstance(response, Response)
         context = Context(
@@ -162,6 +186,13 @@ class HubGraphQL(GraphQL[Context, None]):
         )
         request.state.context = context
         return context
+
+    async def on_ws_connect(
+        self, context: Context
+    ) -> UnsetType | dict[str, object] | None:
+        assert isinstance(context, SocketContext)
+        await self.sockets.admit(context)  # ConnectionRejectionError: 4403
+        return UnsetType()  # connection_ack without a payload
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)

@@ -48,6 +48,7 @@ from hub.enums import (
     Scheme,
     SupervisionCategory,
 )
+from hub.webhooks.delivery import DeliveryStatus
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -707,3 +708,63 @@ class AuditCheckpoint(Base):
 
     def __repr__(self) -> str:
         return f"AuditCheckpoint({self.seq})"
+
+
+class WebhookEndpoint(Base):
+    """Where an agency's change-feed events are POSTed, and how far they got.
+
+    `cursor_seq`: every event up to it is done for this endpoint (delivered,
+    dead-lettered, or not meant for it). It moves only after a 2xx or a dead
+    letter, so a crash resends an event and never skips one. `scopes` are the
+    registering token's; deliveries use them intersected with its client's
+    current ones. The retry state (failing_seq ... next_attempt_at) is the
+    event now failing; the lease keeps two dispatchers off one endpoint.
+    """
+
+    __tablename__ = "webhook_endpoint"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agency.id"), index=True)
+    client_id: Mapped[str | None] = mapped_column(String(200))
+    scopes: Mapped[str] = mapped_column(Text)
+    url: Mapped[str] = mapped_column(String(2048))
+    secret_sealed: Mapped[str] = mapped_column(Text)
+    datasets: Mapped[list[str] | None] = mapped_column(JSON)
+    kinds: Mapped[list[str] | None] = mapped_column(JSON)
+    watchlist_only: Mapped[bool] = mapped_column(Boolean)
+    cursor_seq: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failing_seq: Mapped[int | None] = mapped_column(BigInteger)
+    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_owner: Mapped[str | None] = mapped_column(String(40))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"WebhookEndpoint({self.id}, cursor={self.cursor_seq})"
+
+
+class WebhookDelivery(Base):
+    """One attempt to deliver one event to one endpoint (the delivery log)."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (Index("ix_webhook_delivery_endpoint", "endpoint_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoint.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    webhook_id: Mapped[str] = mapped_column(String(40))
+    attempt: Mapped[int] = mapped_column(Integer)
+    manual: Mapped[bool] = mapped_column(Boolean)  # redeliverWebhook
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_column(DeliveryStatus, "status")
+    )
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[int] = mapped_column(Integer)
+
+    def __repr__(self) -> str:
+        return f"WebhookDelivery({self.id}, seq={self.seq}, {self.status.name})"

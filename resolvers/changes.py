@@ -10,7 +10,6 @@ from hub.enums import FeedDataset
 from resolvers.context import Context, serialized
 from resolvers.errors import BadUserInput
 from resolvers.feed import changes_after
-from resolvers.watchlist import watched_codes
 
 MAX_FIRST = 1000
 _PREFIX = "feed:"
@@ -50,13 +49,14 @@ def decode_cursor(cursor: str | None) -> int:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
         text = ""
-    if not text.startswith(_PREFIX) or not text[len(_PREFIX) :].isdigit():
+    number = text[len(_PREFIX) :]
+    if not text.startswith(_PREFIX) or not (number.isascii() and number.isdigit()):
         raise BadUserInput(
             "after is not a cursor of the change feed",
             reason="INVALID_CURSOR",
             field="after",
         )
-    return int(text[len(_PREFIX) :])
+    return int(number)
 
 
 @serialized
@@ -81,9 +81,7 @@ async def list_changes(
         caller=ctx.caller,
         after=seq,
         datasets=set(datasets) if datasets else None,
-        enterprise_codes=(
-            await watched_codes(ctx.db, ctx.caller.agency_id) if watchlist else None
-        ),
+        watchlist_of=(ctx.caller.agency_id or -1) if watchlist else None,
         first=first,
     )
     ctx.returned_codes.update(r.enterprise_code for r in rows)

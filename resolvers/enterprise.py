@@ -44,7 +44,7 @@ def require_credit_code(raw: str, *, field: str) -> str:
 
 
 def require_district(raw: str, *, field: str) -> str:
-    if len(raw) != 6 or not raw.isdigit():
+    if len(raw) != 6 or not (raw.isascii() and raw.isdigit()):
         raise BadUserInput(
             f"{field} must be a 6-digit division code such as 320205, got {raw!r}",
             reason="INVALID_DISTRICT_CODE",

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from auth.caller import Caller
 from auth.scopes import Scope
 from hub.enums import FeedDataset
-from hub.models import ChangeEvent, ChangeHead, District, Enterprise
+from hub.models import ChangeEvent, ChangeHead, District, Enterprise, WatchedEnterprise
 
 # The scope a caller needs to see a dataset's events.
 FEED_SCOPES: dict[FeedDataset, Scope] = {
@@ -134,10 +134,12 @@ async def changes_after(
     after: int,
     datasets: set[FeedDataset] | None,
     enterprise_codes: set[str] | None = None,
+    watchlist_of: int | None = None,
     first: int,
 ) -> tuple[list[ChangeEvent], bool]:
     """Up to `first` events after seq `after` that the caller may see, in
-    order, and whether more follow."""
+    order, and whether more follow; `watchlist_of` narrows them to an
+    agency's watchlist."""
     wanted = visible_datasets(caller) & (datasets or set(FeedDataset))
     stmt = (
         select(ChangeEvent)
@@ -147,5 +149,13 @@ async def changes_after(
     )
     if enterprise_codes is not None:
         stmt = stmt.where(ChangeEvent.enterprise_code.in_(enterprise_codes))
+    if watchlist_of is not None:  # a subquery: a watchlist holds up to 100,000 codes
+        stmt = stmt.where(
+            ChangeEvent.enterprise_code.in_(
+                select(WatchedEnterprise.enterprise_code)
+                .where(WatchedEnterprise.agency_id == watchlist_of)
+                .scalar_subquery()
+            )
+        )
     rows = list((await session.scalars(stmt)).all())
     return rows[:first], len(rows) > first

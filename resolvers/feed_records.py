@@ -30,34 +30,76 @@ async def queue_batch_events(
     if feed is None:
         return
     events = []
+    # Plain rows, not ORM objects: a batch can be a 100,000-row file.
     if dataset is Dataset.PENALTIES:
-        for p in await session.scalars(
-            select(PenaltyDecision).where(PenaltyDecision.batch_id == batch_id)
+        p = PenaltyDecision
+        for row in await session.execute(
+            select(
+                p.id,
+                p.enterprise_id,
+                p.decision_number,
+                p.categories,
+                p.decision_date,
+                p.authority_name,
+                p.status,
+                p.publication_end_date,
+            ).where(p.batch_id == batch_id)
         ):
             kind = (
                 "REVOKED"
-                if p.status is PenaltyStatus.REVOKED
+                if row.status is PenaltyStatus.REVOKED
                 else "CHANGED"
-                if p.id in updated
+                if row.id in updated
                 else "PUBLISHED"
             )
-            events.append(_event(feed, kind, p.enterprise_id, p.id, _penalty(p), now))
-    elif dataset is Dataset.INSURANCE:
-        for i in await session.scalars(
-            select(InsurancePolicy).where(InsurancePolicy.batch_id == batch_id)
-        ):
-            kind = "ENROLLED" if i.status is PolicyStatus.ACTIVE else "LAPSED"
-            events.append(_event(feed, kind, i.enterprise_id, i.id, _policy(i), now))
-    else:
-        for r in await session.scalars(
-            select(RiskAssessment).where(RiskAssessment.batch_id == batch_id)
-        ):
             payload = {
-                "level": r.overall_level.value,
-                "assessedOn": r.assessed_on.isoformat(),
+                "decisionNumber": row.decision_number,
+                "categories": row.categories,
+                "decisionDate": row.decision_date.isoformat(),
+                "authority": row.authority_name,
+                "status": row.status.value,
+                "publicationEndDate": row.publication_end_date.isoformat(),
+            }
+            events.append(_event(feed, kind, row.enterprise_id, row.id, payload, now))
+    elif dataset is Dataset.INSURANCE:
+        i = InsurancePolicy
+        for policy in await session.execute(
+            select(
+                i.id,
+                i.enterprise_id,
+                i.policy_number,
+                i.insurer_name,
+                i.start_date,
+                i.end_date,
+                i.status,
+            ).where(i.batch_id == batch_id)
+        ):
+            kind = "ENROLLED" if policy.status is PolicyStatus.ACTIVE else "LAPSED"
+            payload = {
+                "policyNumber": policy.policy_number,
+                "insurer": policy.insurer_name,
+                "startDate": policy.start_date.isoformat(),
+                "endDate": policy.end_date.isoformat(),
+                "status": policy.status.value,
             }
             events.append(
-                _event(feed, "LEVEL_ASSESSED", r.enterprise_id, r.id, payload, now)
+                _event(feed, kind, policy.enterprise_id, policy.id, payload, now)
+            )
+    else:
+        r = RiskAssessment
+        for risk in await session.execute(
+            select(r.id, r.enterprise_id, r.overall_level, r.assessed_on).where(
+                r.batch_id == batch_id
+            )
+        ):
+            payload = {
+                "level": risk.overall_level.value,
+                "assessedOn": risk.assessed_on.isoformat(),
+            }
+            events.append(
+                _event(
+                    feed, "LEVEL_ASSESSED", risk.enterprise_id, risk.id, payload, now
+                )
             )
     queue(session, events)
 
@@ -71,24 +113,3 @@ def _event(
     now: datetime,
 ) -> NewEvent:
     return NewEvent(feed, kind, owner, record, payload, now)
-
-
-def _penalty(p: PenaltyDecision) -> dict[str, Any]:
-    return {
-        "decisionNumber": p.decision_number,
-        "categories": p.categories,
-        "decisionDate": p.decision_date.isoformat(),
-        "authority": p.authority_name,
-        "status": p.status.value,
-        "publicationEndDate": p.publication_end_date.isoformat(),
-    }
-
-
-def _policy(i: InsurancePolicy) -> dict[str, Any]:
-    return {
-        "policyNumber": i.policy_number,
-        "insurer": i.insurer_name,
-        "startDate": i.start_date.isoformat(),
-        "endDate": i.end_date.isoformat(),
-        "status": i.status.value,
-    }

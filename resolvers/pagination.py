@@ -37,7 +37,7 @@ def decode_cursor(kind: str, cursor: str) -> int:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, key = raw.partition(":")
-        if prefix != kind or not key.isdigit() or len(key) > 18:
+        if prefix != kind or not (key.isascii() and key.isdigit()) or len(key) > 18:
             raise ValueError(raw)
         return int(key)
     except (ValueError, binascii.Error, UnicodeDecodeError):

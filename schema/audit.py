@@ -16,7 +16,9 @@ from schema.types import Info
 class AuditLogEntry:
     seq: int = strawberry.field(description="Position in the hash chain.")
     at: datetime = strawberry.field(description="When the request arrived (UTC).")
-    kind: str = strawberry.field(description="GRAPHQL or TOKEN.")
+    kind: str = strawberry.field(
+        description="GRAPHQL, TOKEN, IMPORT (hub import) or EXPORT (a file download)."
+    )
     request_id: str
     outcome: str = strawberry.field(
         description="OK, PARTIAL, DENIED, INVALID or ERROR."

@@ -20,7 +20,9 @@ from schema.rating import RatingQuery
 from schema.red_black import RedBlackQuery
 from schema.repair import RepairMutation, RepairQuery
 from schema.risk import RiskQuery
+from schema.subscriptions import Subscription
 from schema.watchlist import WatchlistMutation, WatchlistQuery
+from schema.webhooks import WebhooksMutation, WebhooksQuery
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
@@ -39,6 +41,7 @@ Query = merge_types(
         RepairQuery,
         RedBlackQuery,
         PublicationQuery,
+        WebhooksQuery,
     ),
 )
 
@@ -50,6 +53,7 @@ Mutation = merge_types(
         EvaluationMutation,
         RepairMutation,
         PublicationMutation,
+        WebhooksMutation,
     ),
 )
 
@@ -62,6 +66,7 @@ def build_schema(
     return schema_class(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=list(extensions),
         config=StrawberryConfig(disable_field_suggestions=True),
     )

@@ -115,4 +115,5 @@ class EvaluationMutation:
 
 
 def _id(value: strawberry.ID) -> int:
-    return int(value) if str(value).isdigit() else -1
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() else -1

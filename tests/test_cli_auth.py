@@ -145,7 +145,7 @@ class TestClient:
         assert "Store the secret now" in added.stderr
         assert field(added, "scopes") == (
             "insurance:read penalties:detail penalties:read ratings:history "
-            "ratings:read risk:read webhooks:manage"
+            "ratings:read risk:read watchlist:manage webhooks:manage"
         )
         listed = hub("client", "list")
         assert client_id in listed.stdout

@@ -1,7 +1,9 @@
-"""Fail-closed auditing of /graphql and /oauth/token.
+"""Fail-closed auditing of /graphql, /oauth/token and /exports/.
 
 The response is held back until its audit entry is committed; if the entry
-cannot be written, the caller gets 503 AUDIT_UNAVAILABLE and no data.
+cannot be written, the caller gets 503 AUDIT_UNAVAILABLE and no data. An
+export is too large to hold: its entry is committed when the response
+starts, before any of the body goes out.
 """
 
 import logging
@@ -20,6 +22,7 @@ from hub.request_id import request_id_of
 log = logging.getLogger("hub.audit")
 
 AUDITED = {"/graphql": EntryKind.GRAPHQL, "/oauth/token": EntryKind.TOKEN}
+AUDITED_PREFIXES = {"/exports/": EntryKind.EXPORT}
 RETRY_AFTER_SECONDS = b"5"
 
 
@@ -32,7 +35,7 @@ class AuditMiddleware:
         self.clock = clock
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = AUDITED.get(scope.get("path", "")) if scope["type"] == "http" else None
+        kind = kind_of(scope.get("path", "")) if scope["type"] == "http" else None
         if kind is None:
             await self.app(scope, receive, send)
             return
@@ -44,6 +47,9 @@ class AuditMiddleware:
             client_address=client[0] if client else None,
         )
         scope.setdefault("state", {})["audit"] = draft
+        if kind is EntryKind.EXPORT:
+            await self._stream(scope, receive, send, draft)
+            return
         held: list[Message] = []
 
         async def hold(message: Message) -> None:
@@ -75,6 +81,51 @@ class AuditMiddleware:
             )
         for message in held:
             await send(message)
+
+    async def _stream(
+        self, scope: Scope, receive: Receive, send: Send, draft: AuditDraft
+    ) -> None:
+        """Commit the entry at the response's start; withhold the body without one.
+
+        The entry's latency is the time to that start. A body that fails
+        midway was still an access: the entry stands.
+        """
+        withheld = False
+
+        async def audited(message: Message) -> None:
+            nonlocal withheld
+            if message["type"] == "http.response.start":
+                try:
+                    draft.caller = scope["state"].get("caller")
+                    await self.writer.append(draft.finish(message["status"]))
+                except AuditUnavailable:
+                    if message["status"] == 200:
+                        log.error(
+                            "audit unavailable: export withheld",
+                            extra={"request_id": draft.request_id},
+                        )
+                        withheld = True
+                        await _unavailable(send, draft.request_id, draft.kind)
+                        return
+                    log.error(
+                        "audit unavailable: entry of a refusal lost",
+                        extra={"request_id": draft.request_id},
+                    )
+            if not withheld:
+                await send(message)
+
+        await self.app(scope, receive, audited)
+
+
+def kind_of(path: str) -> EntryKind | None:
+    """What an entry for `path` is, or None when the path is not audited."""
+    kind = AUDITED.get(path)
+    if kind is None:
+        kind = next(
+            (k for prefix, k in AUDITED_PREFIXES.items() if path.startswith(prefix)),
+            None,
+        )
+    return kind
 
 
 def _is_ide_page(start: Message) -> bool:

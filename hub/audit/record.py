@@ -1,7 +1,7 @@
 """What one audit entry says: who asked what, why, and what they got.
 
-Built by the request path (hub/graphql.py, the token endpoint) and handed to
-the writer, which chains and stores it.
+Built by the request path (hub/graphql.py, the token endpoint, the export
+route) and handed to the writer, which chains and stores it.
 """
 
 from dataclasses import dataclass, field
@@ -13,6 +13,7 @@ class EntryKind(Enum):
     GRAPHQL = "GRAPHQL"  # a request to /graphql
     TOKEN = "TOKEN"  # a token issued or refused at /oauth/token
     IMPORT = "IMPORT"  # a file imported (or refused) by `hub import`
+    EXPORT = "EXPORT"  # a dataset downloaded (or refused) at /exports/
 
 
 class Outcome(Enum):
