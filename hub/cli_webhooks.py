@@ -27,7 +27,8 @@ from hub.models import WebhookEndpoint
 from hub.webhooks.dispatcher import Dispatcher
 from resolvers.changes import encode_cursor
 from resolvers.errors import HubError
-from resolvers.webhook_outbox import feed_head, held_scopes
+from resolvers.feed import feed_head
+from resolvers.webhook_outbox import held_scopes
 from resolvers.webhooks import list_endpoints, register_endpoint, remove_endpoint
 
 webhook_app = typer.Typer(help="Agencies' webhook endpoints.", no_args_is_help=True)

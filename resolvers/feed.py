@@ -44,6 +44,20 @@ class NewEvent:
 
 
 QUEUE = "hub.feed"  # key of the queued events in Session.info
+# Every kind of change the feed carries.
+FEED_KINDS = frozenset(
+    {
+        "FINALISED",
+        "DOWNGRADED",
+        "CHANGED",
+        "REPAIRED",
+        "REVOKED",
+        "PUBLISHED",
+        "LEVEL_ASSESSED",
+        "ENROLLED",
+        "LAPSED",
+    }
+)
 
 
 def feed_genesis() -> Insert:
@@ -105,6 +119,14 @@ def _owners(session: Session, ids: set[int]) -> dict[int, tuple[str, str]]:
         )
         found.update({id_: (code, district) for id_, code, district in rows})
     return found
+
+
+async def feed_head(session: AsyncSession) -> int:
+    """The newest committed seq: every event up to it is visible."""
+    seq = await session.scalar(select(ChangeHead.seq).where(ChangeHead.id == 1))
+    if seq is None:
+        raise RuntimeError("change_head is missing: run the migrations")
+    return int(seq)
 
 
 def visible_datasets(caller: Caller) -> set[FeedDataset]:

@@ -13,15 +13,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.enums import FeedDataset
-from hub.models import ChangeHead
 from resolvers.changes import ChangeView, decode_cursor
 from resolvers.context import Context
 from resolvers.errors import BadUserInput
-from resolvers.feed import changes_after
+from resolvers.feed import changes_after, feed_head
 from resolvers.watchlist import parse_codes
 
 POLL_BATCH = 100  # events read per poll; a full batch polls again at once
@@ -143,7 +141,4 @@ def _start(after: str) -> int:
 async def _head(sessionmaker: async_sessionmaker[AsyncSession]) -> int:
     """The last committed seq: a subscription without a cursor starts after it."""
     async with sessionmaker() as session:
-        seq = await session.scalar(select(ChangeHead.seq).where(ChangeHead.id == 1))
-    if seq is None:
-        raise RuntimeError("change_head is missing: run the migrations")
-    return seq
+        return await feed_head(session)

@@ -33,7 +33,7 @@ from hub.models import (
 )
 from hub.webhooks.delivery import Attempt, DeliveryStatus, RetryPolicy
 from hub.webhooks.signing import webhook_id
-from resolvers.feed import feed_rule, visible_datasets
+from resolvers.feed import feed_head, feed_rule, visible_datasets
 
 # An endpoint whose client is disabled is looked at again after this long.
 PAUSE = timedelta(minutes=1)
@@ -51,13 +51,6 @@ class Target:
     datasets: frozenset[FeedDataset] | None
     kinds: frozenset[str] | None
     watchlist_only: bool
-
-
-async def feed_head(session: AsyncSession) -> int:
-    """The newest committed seq; every event up to it is visible."""
-    return int(
-        await session.scalar(select(ChangeHead.seq).where(ChangeHead.id == 1)) or 0
-    )
 
 
 async def due_endpoints(

@@ -25,31 +25,16 @@ from hub.webhooks.transport import new_client, send_event
 from resolvers.changes import encode_cursor
 from resolvers.context import Context, serialized, writing
 from resolvers.errors import BadUserInput, NotFound
-from resolvers.feed import visible_datasets
+from resolvers.feed import FEED_KINDS, feed_head, visible_datasets
 from resolvers.webhook_outbox import (
     endpoint_caller,
     event_for,
-    feed_head,
     record_manual,
     target_of,
 )
 
 MAX_ENDPOINTS = 10  # per agency: bounds what one agency asks of the dispatcher
 MAX_DELIVERIES = 500
-# The kinds of change the feed publishes (resolvers/transitions.py, feed_records.py).
-FEED_KINDS = frozenset(
-    {
-        "FINALISED",
-        "DOWNGRADED",
-        "CHANGED",
-        "REPAIRED",
-        "REVOKED",
-        "PUBLISHED",
-        "LEVEL_ASSESSED",
-        "ENROLLED",
-        "LAPSED",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
