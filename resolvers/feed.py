@@ -53,6 +53,7 @@ FEED_KINDS = frozenset(
         "REPAIRED",
         "REVOKED",
         "PUBLISHED",
+        "LEVEL_CHANGED",
         "LEVEL_ASSESSED",
         "ENROLLED",
         "LAPSED",

@@ -86,21 +86,7 @@ async def queue_batch_events(
                 _event(feed, kind, policy.enterprise_id, policy.id, payload, now)
             )
     else:
-        r = RiskAssessment
-        for risk in await session.execute(
-            select(r.id, r.enterprise_id, r.overall_level, r.assessed_on).where(
-                r.batch_id == batch_id
-            )
-        ):
-            payload = {
-                "level": risk.overall_level.value,
-                "assessedOn": risk.assessed_on.isoformat(),
-            }
-            events.append(
-                _event(
-                    feed, "LEVEL_ASSESSED", risk.enterprise_id, risk.id, payload, now
-                )
-            )
+        events += await _risk_events(session, feed, batch_id, now)
     queue(session, events)
 
 
@@ -113,3 +99,35 @@ def _event(
     now: datetime,
 ) -> NewEvent:
     return NewEvent(feed, kind, owner, record, payload, now)
+
+
+async def _risk_events(
+    session: AsyncSession, feed: FeedDataset, batch_id: int, now: datetime
+) -> list[NewEvent]:
+    """LEVEL_CHANGED when an assessment's level differs from the enterprise's
+    assessment before it (or is its first); LEVEL_ASSESSED when it confirms it."""
+    r = RiskAssessment
+    owners = select(r.enterprise_id).where(r.batch_id == batch_id).scalar_subquery()
+    history: dict[int, list[Any]] = {}
+    for row in await session.execute(
+        select(r.id, r.enterprise_id, r.overall_level, r.assessed_on, r.batch_id)
+        .where(r.enterprise_id.in_(owners))
+        .order_by(r.enterprise_id, r.assessed_on, r.id)
+    ):
+        history.setdefault(row.enterprise_id, []).append(row)
+    events = []
+    for rows in history.values():
+        for before, risk in zip([None, *rows[:-1]], rows, strict=True):
+            if risk.batch_id != batch_id:
+                continue
+            previous = None if before is None else before.overall_level
+            kind = (
+                "LEVEL_ASSESSED" if previous is risk.overall_level else "LEVEL_CHANGED"
+            )
+            payload = {
+                "level": risk.overall_level.value,
+                "previousLevel": None if previous is None else previous.value,
+                "assessedOn": risk.assessed_on.isoformat(),
+            }
+            events.append(_event(feed, kind, risk.enterprise_id, risk.id, payload, now))
+    return events

@@ -16,7 +16,7 @@ strawberry.enum(
     FeedDataset,
     description="What a change is about: RATING (a grade finalised, downgraded, "
     "changed, repaired or revoked), PENALTY (published, changed, revoked), RISK "
-    "(a level assessed), INSURANCE (enrolled, lapsed).",
+    "(a level changed or confirmed), INSURANCE (enrolled, lapsed).",
 )
 
 
@@ -30,7 +30,7 @@ class Change:
     dataset: FeedDataset
     kind: str = strawberry.field(
         description="FINALISED, DOWNGRADED, CHANGED, REPAIRED, REVOKED, PUBLISHED, "
-        "LEVEL_ASSESSED, ENROLLED, LAPSED."
+        "LEVEL_CHANGED, LEVEL_ASSESSED, ENROLLED, LAPSED."
     )
     enterprise_code: str
     record_id: strawberry.ID = strawberry.field(

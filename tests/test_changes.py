@@ -286,3 +286,44 @@ class TestConcurrentWriters:
         finally:
             event.remove(HubSession, "before_commit", slow_commit)
         assert seen == list(range(1, writers * rounds * per + 1))
+
+
+RECORD_RISK = """
+mutation($input: RiskAssessmentInput!) { recordRiskAssessment(input: $input) { outcome } }
+"""
+
+
+class TestRiskEvents:
+    async def test_a_changed_level_and_a_confirmed_one(
+        self, client: httpx.AsyncClient, epb: dict[str, str], db: AsyncSession
+    ) -> None:
+        xishan, _ = await two_districts(db)
+        for day, level in (
+            ("2025-03-01", "GENERAL"),
+            ("2025-09-01", "LARGER"),
+            ("2026-03-01", "LARGER"),
+        ):
+            data_of(
+                await post_graphql(
+                    client,
+                    RECORD_RISK,
+                    {
+                        "input": {
+                            "enterpriseCode": xishan.code,
+                            "overallLevel": level,
+                            "assessedOn": day,
+                        }
+                    },
+                    headers=epb,
+                )
+            )
+        page = data_of(
+            await post_graphql(
+                client, CHANGES, {"first": 10, "datasets": ["RISK"]}, headers=epb
+            )
+        )["changes"]
+        assert [(n["kind"], n["payload"]["previousLevel"]) for n in page["nodes"]] == [
+            ("LEVEL_CHANGED", None),
+            ("LEVEL_CHANGED", "GENERAL"),
+            ("LEVEL_ASSESSED", "LARGER"),
+        ]
