@@ -1,6 +1,7 @@
 """`hub export DATASET`: the bureau's staff write a dataset to a CSV, XLSX or JSON Lines file."""
 
 import asyncio
+import getpass
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -17,6 +18,8 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from hub.audit.record import EntryKind
+from hub.audit.staff import record_staff_action
 from hub.cli_import import STAFF
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
@@ -129,6 +132,27 @@ async def _write(
                     fmt, export.columns, chunks, sheet_title=spec.label
                 ):
                     file.write(part)
+        # Audited before the file is put in place: no unaudited export is left.
+        if not await record_staff_action(
+            engine,
+            settings,
+            kind=EntryKind.EXPORT,
+            at=settings.clock(),
+            actor=f"cli:{getpass.getuser()}",
+            operation=f"export {spec.name}",
+            variables={
+                "dataset": spec.name,
+                "format": fmt.value,
+                "asOf": s.as_of.isoformat(),
+                "scheme": s.scheme.value if s.scheme else None,
+                "rows": written,
+                "file": output.name,
+            },
+        ):
+            console.print(
+                "[red]the audit log cannot be written: nothing exported[/red]"
+            )
+            raise typer.Exit(1)
         os.replace(partial, output)
         return written
     finally:

@@ -8,7 +8,6 @@ import is recorded in the audit log.
 import asyncio
 import getpass
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -28,12 +27,12 @@ from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from auth.caller import Caller
-from hub.audit.record import AuditRecord, EntryKind, Outcome
-from hub.audit.writer import AuditUnavailable, AuditWriter
+from hub.audit.record import EntryKind, Outcome
+from hub.audit.staff import record_staff_action
 from hub.cli_evaluate import policies_or_exit
 from hub.config import Settings
 from hub.db import commit, create_engine, create_sessionmaker
-from hub.enums import AgencyKind, BatchSource
+from hub.enums import BatchSource
 from hub.evaluate.loading import Policies
 from hub.ingest.datasets import BY_NAME, DatasetSpec
 from hub.ingest.export import write_csv
@@ -235,15 +234,13 @@ async def _audit(
     """One audit entry per import, accepted or refused (nothing is written
     when the audit log cannot be reached: the batch row still records it)."""
     stored, problems = attempt.stored, attempt.problems or []
-    record = AuditRecord(
-        at=attempt.at,
+    written = await record_staff_action(
+        engine,
+        settings,
         kind=EntryKind.IMPORT,
-        request_id=uuid.uuid4().hex,
-        outcome=Outcome.INVALID if problems else Outcome.OK,
-        latency_ms=int((settings.clock() - attempt.at).total_seconds() * 1000),
-        client_id=attempt.actor,
-        agency_kind=AgencyKind.CITY_EPB.value,
-        operation_name=f"import {attempt.spec.name}",
+        at=attempt.at,
+        actor=attempt.actor,
+        operation=f"import {attempt.spec.name}",
         variables={
             "file": attempt.path.name,
             "sha256": attempt.sha256,
@@ -255,16 +252,11 @@ async def _audit(
             "batchId": stored.batch_id if stored else None,
             "problems": len(problems),
         },
+        outcome=Outcome.INVALID if problems else Outcome.OK,
         reason=problems[0].reason if problems else None,
     )
-    writer = AuditWriter(engine, settings)
-    try:
-        await writer.start()
-        await writer.append(record)
-    except AuditUnavailable:
+    if not written:
         console.print("[yellow]warning: the audit log could not be written[/yellow]")
-    finally:
-        await writer.aclose()
 
 
 def _print_problems(problems: list[Problem], *, rows: int) -> None:

@@ -1,6 +1,7 @@
 """`hub lists red-black`: the half-yearly red and black lists as CSV or XLSX files."""
 
 import asyncio
+import getpass
 from pathlib import Path
 from typing import Annotated
 
@@ -8,6 +9,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from hub.audit.record import EntryKind
+from hub.audit.staff import record_staff_action
 from hub.cli_import import STAFF
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
@@ -88,8 +91,26 @@ async def _fetch(
     engine = create_engine(settings)
     try:
         async with create_sessionmaker(engine)() as session:
-            return await fetch_red_black(
+            found = await fetch_red_black(
                 session, STAFF, year=year, half=half, scheme=scheme
             )
+        # Audited before the file is written: no unaudited list is left.
+        if not await record_staff_action(
+            engine,
+            settings,
+            kind=EntryKind.EXPORT,
+            at=settings.clock(),
+            actor=f"cli:{getpass.getuser()}",
+            operation="lists red-black",
+            variables={
+                "year": year,
+                "half": half,
+                "scheme": scheme.value,
+                "rows": found.count,
+            },
+        ):
+            console.print("[red]the audit log cannot be written: nothing written[/red]")
+            raise typer.Exit(1)
+        return found
     finally:
         await engine.dispose()
