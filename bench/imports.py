@@ -27,12 +27,15 @@ from hub.config import Settings
 from hub.credit_code import complete_credit_code
 from hub.db import commit, create_engine, create_sessionmaker
 from hub.enums import BatchSource
+from hub.evaluate.loading import active_policies
 from hub.ingest.datasets import PENALTIES
 from hub.ingest.rows import parse_table
 from hub.ingest.table import TableLimits, read_table
 from hub.migrate import upgrade
 from hub.models import Enterprise
+from resolvers.dynamic import after_batch
 from resolvers.store import Mode, Writer, store
+from resolvers.transitions import Actor
 from seeds.loader import load_demo
 
 PG_URL = os.environ.get(
@@ -118,6 +121,16 @@ async def import_once(engine: AsyncEngine, data: bytes, name: str) -> Timing:
             now=Settings().clock(),
             mode=Mode.CREATE,
         )
+        if stored.batch_id is not None:  # as hub import: dynamic management too
+            await after_batch(
+                session,
+                dataset=PENALTIES.dataset,
+                batch_id=stored.batch_id,
+                policies=active_policies(Settings()),
+                actor=Actor("bench"),
+                now=Settings().clock(),
+                today=TODAY,
+            )
         await commit(session)
     t3 = time.perf_counter()
     return Timing(t1 - t0, t2 - t1, t3 - t2, stored.created, stored.unchanged)

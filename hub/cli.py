@@ -24,7 +24,7 @@ from hub.cli_import import import_command
 from hub.cli_lists import lists_app
 from hub.cli_webhooks import dispatch_command, webhook_app
 from hub.config import Settings
-from hub.db import create_engine
+from hub.db import create_engine, is_unavailable
 from hub.migrate import upgrade
 from hub.models import Enterprise
 from resolvers.context import cst_date
@@ -146,3 +146,18 @@ def export_schema(
     """Write the GraphQL SDL (schema/schema.graphql by default)."""
     output.write_text(print_sdl(), encoding="utf-8")
     console.print(f"wrote {output}")
+
+
+def main() -> None:
+    """The `hub` command: a database that cannot be reached is one line, not a
+    traceback, whichever subcommand met it."""
+    try:
+        app()
+    except Exception as e:
+        if not is_unavailable(e):
+            raise
+        console.print(
+            "[red]the database cannot be reached[/red] "
+            f"({type(e).__name__}); check HUB_DATABASE_URL and that the server is up"
+        )
+        raise SystemExit(1) from None

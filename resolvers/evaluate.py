@@ -9,7 +9,7 @@ from hub.models import CreditRating
 from resolvers.access import rating_rule, readable_datasets
 from resolvers.context import Context, serialized, writing
 from resolvers.errors import BadUserInput
-from resolvers.evaluation import RunSummary, run_evaluation
+from resolvers.evaluation import RunSummary, check_year, run_evaluation
 from resolvers.selection import Listed, evaluation_list
 from resolvers.transitions import Actor
 
@@ -29,12 +29,7 @@ class ExplanationLine:
 @serialized
 async def list_for_year(ctx: Context, *, year: int) -> list[Listed]:
     """Who is evaluated for `year` in the caller's jurisdiction, and why."""
-    if not 2000 <= year <= ctx.today.year:
-        raise BadUserInput(
-            f"year must be between 2000 and {ctx.today.year}, got {year}",
-            reason="INVALID_YEAR",
-            field="year",
-        )
+    check_year(year, ctx.today)
     listed = await evaluation_list(
         ctx.db, year=year, share=ctx.settings.selection_share, caller=ctx.caller
     )

@@ -49,6 +49,16 @@ class RunSummary:
     grades: dict[str, int]
 
 
+def check_year(year: int, today: date) -> None:
+    """A year that can be evaluated: recorded data exists for it (2000 on)."""
+    if not 2000 <= year <= today.year:
+        raise BadUserInput(
+            f"year must be between 2000 and {today.year}, got {year}",
+            reason="INVALID_YEAR",
+            field="year",
+        )
+
+
 def period_of(year: int, today: date) -> tuple[date, date]:
     """The rated year for annual schemes; a dynamic score as of the year's end
     (or today, for the current year)."""
@@ -79,12 +89,7 @@ async def run_evaluation(
 ) -> RunSummary:
     """Evaluate `year` under `scheme`: PRELIMINARY grades for every listed
     enterprise in the caller's jurisdiction, with their explanations."""
-    if not 2000 <= year <= today.year:
-        raise BadUserInput(
-            f"year must be between 2000 and {today.year}, got {year}",
-            reason="INVALID_YEAR",
-            field="year",
-        )
+    check_year(year, today)
     start, end = period_of(year, today)
     try:
         policy = policy_for(policies, scheme, end)

@@ -252,7 +252,7 @@ def _plan(
         changed = [
             c
             for c in values
-            if c not in spec.spellings and not _same(getattr(row, c), values[c])
+            if c not in spec.spellings and getattr(row, c) != values[c]
         ]
         if not changed:
             plan.unchanged_ids.append(row.id)
@@ -304,12 +304,6 @@ async def _insert(
         if progress is not None:
             progress(len(chunk))
     return ids
-
-
-def _same(stored: Any, given: Any) -> bool:
-    if isinstance(stored, Decimal) and isinstance(given, Decimal):
-        return stored == given
-    return bool(stored == given)
 
 
 def _shown(value: Any) -> str:

@@ -8,6 +8,7 @@ from starlette.datastructures import UploadFile
 from hub.ingest.cells import FileRejected, TableLimits
 from hub.ingest.problems import Problem
 from hub.ingest.table import read_table
+from hub.ingest.values import ValueProblem, credit_code
 from hub.models import WatchedEnterprise
 from resolvers.context import Context, serialized, writing
 from resolvers.errors import BadUserInput
@@ -77,7 +78,7 @@ async def upload(ctx: Context, *, file: object, replace: bool) -> WatchlistChang
         table = read_table(
             await file.read(),
             file.filename or "",
-            limits=TableLimits(max_rows=MAX_WATCHED),
+            limits=TableLimits(max_rows=MAX_WATCHED, min_header_cells=1),
         )
     except FileRejected as e:
         raise BadUserInput(e.message, reason=e.reason, field="file") from None
@@ -89,23 +90,23 @@ async def upload(ctx: Context, *, file: object, replace: bool) -> WatchlistChang
             reason="MISSING_COLUMN",
             field="file",
         )
-    codes, problems = [], []
+    codes: list[str] = []
+    problems: list[Problem] = []
+    where = table.header[column]
     for row, cells in table.rows:
-        cell = cells[column]
-        if not isinstance(cell, str):
-            problems.append(
-                Problem(
-                    "EXCEL_NUMBER" if isinstance(cell, int | float) else "REQUIRED",
-                    "the credit code must be text (Excel rounds long numbers)",
-                    row=row,
-                    column=table.header[column],
-                )
-            )
+        try:
+            code = credit_code(cells[column])  # refuses Excel-rounded numbers too
+        except ValueProblem as e:
+            problems.append(Problem(e.reason, e.message, row=row, column=where))
             continue
-        codes.append(cell)
-    good, bad = parse_codes(codes, field="file")
-    _refuse(problems + bad)
-    return await _add(ctx, good, replace=replace, field="file")
+        if code is None:
+            problems.append(
+                Problem("REQUIRED", "the credit code is empty", row=row, column=where)
+            )
+        else:
+            codes.append(code)
+    _refuse(problems)
+    return await _store(ctx, codes, replace=replace, field="file")
 
 
 async def _add(
@@ -113,6 +114,13 @@ async def _add(
 ) -> WatchlistChange:
     good, problems = parse_codes(codes, field=field)
     _refuse(problems)
+    return await _store(ctx, good, replace=replace, field=field)
+
+
+async def _store(
+    ctx: Context, good: list[str], *, replace: bool, field: str
+) -> WatchlistChange:
+    """Canonical codes onto the caller's watchlist."""
     try:
         return await add_codes(ctx.db, _agency(ctx), good, now=ctx.now, replace=replace)
     except WatchlistFull as e:
@@ -122,8 +130,9 @@ async def _add(
 def _refuse(problems: list[Problem]) -> None:
     if problems:
         first = problems[0]
+        where = f"row {first.row}: " if first.row else ""
         raise BadUserInput(
-            f"Nothing was changed: {first.message}",
+            f"Nothing was changed: {where}{first.message}",
             reason=first.reason,
             field=first.field or "file",
             problems=[

@@ -1,7 +1,10 @@
 """The `hub` command as a newcomer meets it: seed, demo clients, schema export."""
 
 import json
+import os
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from hub.credit_code import parse_credit_code
@@ -40,3 +43,24 @@ def test_seeded_codes_are_valid(cli: Path) -> None:
     with sqlite3.connect(cli / "hub.db") as conn:
         codes = [r[0] for r in conn.execute("SELECT code FROM enterprise")]
     assert [parse_credit_code(c) for c in codes] == codes
+
+
+def test_an_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    """Any subcommand that meets a database that is down says so, no traceback."""
+    hub_binary = Path(sys.executable).with_name("hub")
+    env = {
+        **os.environ,
+        "HUB_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/nope",
+        "COLUMNS": "200",
+    }
+    result = subprocess.run(
+        [str(hub_binary), "evaluate", "list", "--year", "2025"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "the database cannot be reached" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout

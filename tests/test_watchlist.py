@@ -184,3 +184,16 @@ def penalty(code: str, n: int) -> dict[str, Any]:
         "authorityName": "无锡市锡山生态环境局",
         "authorityCode": b.CITY_BUREAU_CODE,
     }
+
+
+async def test_a_bad_row_in_an_uploaded_list_is_named(
+    client: httpx.AsyncClient, bank: dict[str, str]
+) -> None:
+    data = (f"统一社会信用代码\n{b.credit_code(1)}\n91110108600037341E\n").encode()
+    error = error_of(await upload(client, bank, data, "借款人.csv"))
+    assert error["extensions"]["reason"] == "INVALID_CREDIT_CODE"
+    assert error["message"].startswith("Nothing was changed: row 3: ")
+    assert (
+        data_of(await post_graphql(client, LIST, headers=bank))["watchlist"]["size"]
+        == 0
+    )

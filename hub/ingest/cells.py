@@ -21,6 +21,9 @@ class TableLimits:
     max_cell_chars: int = 10_000
     max_uncompressed_bytes: int = 100 * 1024 * 1024  # XLSX: sum of member sizes
     max_compression_ratio: int = 100  # XLSX: uncompressed/compressed
+    # The header is the first row with this many names: 2 skips a title row
+    # above a template's header; a one-column list (a watchlist) needs 1.
+    min_header_cells: int = 2
 
 
 class FileRejected(Exception):

@@ -38,15 +38,10 @@ def add_years(day: date, years: int) -> date:
 
 
 def check_enterprise(v: Values, env: Env) -> list[Issue]:
-    v.setdefault("supervision_category", SupervisionCategory.OTHER)
-    v.setdefault("status", EnterpriseStatus.OPERATING)
-    for key in ("supervision_category", "status"):
-        if v[key] is None:
-            v[key] = (
-                SupervisionCategory.OTHER
-                if key == "supervision_category"
-                else EnterpriseStatus.OPERATING
-            )
+    v["supervision_category"] = (
+        v.get("supervision_category") or SupervisionCategory.OTHER
+    )
+    v["status"] = v.get("status") or EnterpriseStatus.OPERATING
     return []
 
 

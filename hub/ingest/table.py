@@ -36,8 +36,8 @@ def read_table(
     """Read the first sheet of an uploaded .csv/.txt/.xlsx file, or raise FileRejected.
 
     The format comes from the file name; the header is the first row with at
-    least two non-empty cells (title rows above it are skipped). Blank rows are
-    dropped; rows are padded with None to the header's length.
+    least `limits.min_header_cells` (2) non-empty cells (title rows above it are
+    skipped). Blank rows are dropped; rows are padded with None to the header's length.
     """
     suffix = _suffix(filename)
     encoding: str | None = None
@@ -80,7 +80,7 @@ def _assemble(
     body: list[tuple[int, list[Cell]]] = []
     for number, cells in rows:
         if not header:
-            if sum(c is not None for c in cells) >= 2:
+            if sum(c is not None for c in cells) >= limits.min_header_cells:
                 header_row, header = number, _header(cells, number, limits)
             continue
         width = _width(cells)
@@ -104,8 +104,9 @@ def _assemble(
         body.append((number, _pad(cells, len(header))))
     if not header:
         raise FileRejected(
-            "no header row found: the file needs a row of at least two column "
-            "names (for CSV, separated by commas or tabs)",
+            f"no header row found: the file needs a row of at least "
+            f"{limits.min_header_cells} column name(s) (for CSV, separated by commas "
+            "or tabs)",
             reason="EMPTY_FILE",
         )
     return header_row, header, body
