@@ -73,7 +73,7 @@ async def manage(
     if not ids or not policies:
         return []
     facts = await load_facts(session, ids, since=today - LOOKBACK)
-    changes = []
+    plans: list[_Plan] = []
     for scheme, versions in policies.items():
         policy = policy_for({scheme: versions}, scheme, today)
         for rating in await _in_force(session, scheme, ids, today):
@@ -95,20 +95,17 @@ async def manage(
                 if forced is None or ORDER.index(forced) <= ORDER.index(rating.grade):
                     continue
                 target, basis = forced, RatingBasis.DOWNGRADE
-            changes.append(
-                await supersede(
-                    session,
-                    rating,
-                    grade=target,
-                    basis=basis,
-                    reason=why,
-                    outcome=outcome,
-                    actor=actor,
-                    now=now,
-                    today=today,
-                )
-            )
-    return changes
+            plans.append(_Plan(rating, target, basis, why, outcome))
+    return await supersede(session, plans, actor=actor, now=now, today=today)
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    old: CreditRating
+    grade: Grade
+    basis: RatingBasis
+    reason: str
+    outcome: Outcome | None
 
 
 def _annual_target(
@@ -170,56 +167,62 @@ async def _in_force(
 
 async def supersede(
     session: AsyncSession,
-    old: CreditRating,
+    plans: list[_Plan],
     *,
-    grade: Grade,
-    basis: RatingBasis,
-    reason: str,
-    outcome: Outcome | None,
     actor: Actor,
     now: datetime,
     today: date,
-) -> Change:
-    """A new FINAL decision from today that replaces `old` (kept, cut short)."""
-    new = CreditRating(
-        enterprise_id=old.enterprise_id,
-        scheme=old.scheme,
-        year=old.year,
-        grade=grade,
-        score=outcome.score if outcome else old.score,
-        status=RatingStatus.FINAL,
-        reason=reason,
-        decided_by=old.decided_by,
-        decided_at=now,
-        valid_from=today,
-        valid_to=None,
-        basis=basis,
-        explanation=explanation(outcome) if outcome else old.explanation,
-        veto=outcome.veto if outcome else None,
-        published_at=now,
-        supersedes_id=old.id,
-    )
-    session.add(new)
+) -> list[Change]:
+    """New FINAL decisions from today that replace the old ones (kept, cut
+    short); inserted together, one flush, however many grades move."""
+    made = [
+        CreditRating(
+            enterprise_id=p.old.enterprise_id,
+            scheme=p.old.scheme,
+            year=p.old.year,
+            grade=p.grade,
+            score=p.outcome.score if p.outcome else p.old.score,
+            status=RatingStatus.FINAL,
+            reason=p.reason,
+            decided_by=p.old.decided_by,
+            decided_at=now,
+            valid_from=today,
+            valid_to=None,
+            basis=p.basis,
+            explanation=explanation(p.outcome) if p.outcome else p.old.explanation,
+            veto=p.outcome.veto if p.outcome else None,
+            published_at=now,
+            supersedes_id=p.old.id,
+        )
+        for p in plans
+    ]
+    session.add_all(made)
     await session.flush()
-    transition(
-        session,
-        new,
-        to_status=RatingStatus.FINAL,
-        actor=actor,
-        now=now,
-        reason=reason,
-        initial=True,
-    )
-    old.valid_to = max(today - timedelta(days=1), old.valid_from)
-    transition(
-        session,
-        old,
-        to_status=old.status,
-        actor=actor,
-        now=now,
-        reason=f"superseded by rating {new.id} ({basis.value}): {reason}",
-    )
-    return Change(old.enterprise_id, old.scheme, old.grade, grade, new.id)
+    changes = []
+    for p, new in zip(plans, made, strict=True):
+        old = p.old
+        transition(
+            session,
+            new,
+            to_status=RatingStatus.FINAL,
+            actor=actor,
+            now=now,
+            reason=p.reason,
+            initial=True,
+        )
+        old.valid_to = max(today - timedelta(days=1), old.valid_from)
+        transition(
+            session,
+            old,
+            to_status=old.status,
+            actor=actor,
+            now=now,
+            reason=f"superseded by rating {new.id} ({p.basis.value}): {p.reason}",
+        )
+        changes.append(
+            Change(old.enterprise_id, old.scheme, old.grade, p.grade, new.id)
+        )
+    return changes
 
 
 async def after_batch(
