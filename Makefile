@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SEED_ENTERPRISES ?= 2000
 
-.PHONY: install run test lint typecheck schema bench-seed bench-audit bench-import bench-evaluate clean
+.PHONY: install run test lint typecheck schema bench-seed bench-audit bench-import bench-evaluate bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -57,3 +57,17 @@ bench-import: install
 ## Evaluate 100,000 enterprises under each scheme on SQLite and PostgreSQL (BENCHMARKS.md).
 bench-evaluate: install
 	$(BIN)/python -m bench.evaluation 100000
+
+## The hub against PostGraphile v5, a plain Starlette reference and itself without audit and
+## authorization, over HTTP with wrk, on the `bench` database (BENCHMARKS.md). About 15 minutes.
+## PostGraphile is installed into var/bench-peer/ on first use (npm, about 480 MB).
+bench: install
+	@command -v wrk >/dev/null || { echo "wrk is missing: sudo apt-get install -y wrk"; exit 1; }
+	@command -v npm >/dev/null || { echo "npm is missing: sudo apt-get install -y npm"; exit 1; }
+	$(BIN)/python -m bench.api $(BENCH_ARGS)
+
+## Ten minutes at 70 % of the hub's top single-lookup rate: errors, p99 and memory per minute.
+## Quick try: make soak SOAK_ARGS="--minutes 1"
+soak: install
+	@command -v wrk >/dev/null || { echo "wrk is missing: sudo apt-get install -y wrk"; exit 1; }
+	$(BIN)/python -m bench.soak $(SOAK_ARGS)
