@@ -29,6 +29,17 @@ def data_of(response: httpx.Response) -> dict[str, Any]:
     return data
 
 
+def without_cost(response: httpx.Response) -> dict[str, Any]:
+    """The JSON body less `extensions.cost`, which every answer carries
+    (hub/limits/), so that the rest can be compared whole."""
+    body: dict[str, Any] = response.json()
+    extensions = body.pop("extensions", {})
+    extensions.pop("cost", None)
+    if extensions:
+        body["extensions"] = extensions
+    return body
+
+
 def error_of(response: httpx.Response) -> dict[str, Any]:
     """The only error of a response."""
     body = response.json()

@@ -6,12 +6,14 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
+from starlette.applications import Starlette
+from starlette.types import Message
 
 from hub.app import create_app
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
 from hub.migrate import upgrade
-from tests.helpers import error_of, post_graphql
+from tests.helpers import error_of, post_graphql, without_cost
 
 pytestmark = pytest.mark.anyio
 
@@ -71,6 +73,38 @@ class TestTransport:
             headers={"x-request-id": "bank-req-00042"},
         )
         assert echoed.headers["x-request-id"] == "bank-req-00042"
+
+    async def test_a_client_gone_before_its_body_is_answered_quietly(
+        self, app: Starlette, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        # given: a POST whose client disconnects before sending the body
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "POST",
+            "scheme": "http",
+            "path": "/graphql",
+            "raw_path": b"/graphql",
+            "query_string": b"",
+            "root_path": "",
+            "headers": [(b"host", b"hub.test"), (b"content-type", b"application/json")],
+            "client": ("127.0.0.1", 5000),
+            "server": ("hub.test", 80),
+        }
+        sent: list[Message] = []
+
+        async def receive() -> Message:
+            return {"type": "http.disconnect"}
+
+        async def send(message: Message) -> None:
+            sent.append(message)
+
+        # when
+        await app(scope, receive, send)
+        # then: nothing to answer, and no stack trace in the logs
+        assert sent == []
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
 
 
 class TestGraphQLErrors:
@@ -158,7 +192,7 @@ class TestDatabaseUnavailable:
             up = await post_graphql(client, LOOKUP, {"code": CODE})
             # then the same app answers
             assert up.status_code == 200
-            assert up.json() == {"data": {"enterprise": None}}
+            assert without_cost(up) == {"data": {"enterprise": None}}
         await app.state.audit.aclose()
         await engine.dispose()
 

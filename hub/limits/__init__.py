@@ -1,0 +1,1 @@
+"""Abuse limits of /graphql: document shape, cost, per-client budget, timeout."""
