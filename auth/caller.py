@@ -19,6 +19,8 @@ class Caller:
     enterprise_code: an ENTERPRISE caller sees only its own records.
     org_code: the agency's own credit code (an insurer writes only its own
         policies).
+    persisted_only: the client may run only its registered documents
+        (hub/persisted.py), never a raw query.
     """
 
     scopes: frozenset[Scope] = PUBLIC_SCOPES
@@ -31,6 +33,7 @@ class Caller:
     agency_name: str | None = None
     kind: AgencyKind | None = None
     token_id: str | None = field(default=None, compare=False)
+    persisted_only: bool = False
 
     @property
     def anonymous(self) -> bool:
@@ -59,6 +62,7 @@ class Caller:
         district_code: str | None,
         enterprise_code: str | None,
         token_id: str | None = None,
+        persisted_only: bool = False,
     ) -> "Caller":
         """The row rules follow from the agency: kind, district, own enterprise."""
         return cls(
@@ -74,4 +78,5 @@ class Caller:
             agency_name=agency_name,
             kind=kind,
             token_id=token_id,
+            persisted_only=persisted_only,
         )

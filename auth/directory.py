@@ -16,7 +16,7 @@ seconds (HUB_AUTH_CACHE_SECONDS, default 5; tests use 0).
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -44,6 +44,7 @@ class ClientRecord:
     kind: AgencyKind
     district_code: str | None
     enterprise_code: str | None
+    persisted_only: bool = False
 
 
 class Directory:
@@ -108,7 +109,8 @@ class Directory:
         if row is None:
             return None
         client, agency = row
-        return _record(client.client_id, client.disabled_at, client.scopes, agency)
+        record = _record(client.client_id, client.disabled_at, client.scopes, agency)
+        return replace(record, persisted_only=client.persisted_only)
 
     async def _load_external(
         self, session: AsyncSession, issuer: str, subject: str

@@ -5,7 +5,6 @@ import time
 from pathlib import Path
 
 import typer
-import uvicorn
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -22,11 +21,13 @@ from hub.cli_evaluate import evaluate_app
 from hub.cli_export import export_command
 from hub.cli_import import import_command
 from hub.cli_lists import lists_app
+from hub.cli_operations import operations_app
 from hub.cli_webhooks import dispatch_command, webhook_app
 from hub.config import Settings
 from hub.db import create_engine, is_unavailable
 from hub.migrate import upgrade
 from hub.models import Enterprise
+from hub.serve import HUB_FACTORY, serve as run_server
 from resolvers.context import cst_date
 from schema.build import SDL_PATH, print_sdl
 from seeds.loader import SeedError, load_demo
@@ -46,6 +47,7 @@ app.add_typer(webhook_app, name="webhook")
 app.command("dispatch")(dispatch_command)
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(lists_app, name="lists")
+app.add_typer(operations_app, name="operations")
 console = Console(stderr=True)
 
 
@@ -55,17 +57,17 @@ def serve(
     port: int | None = typer.Option(None, help="Port [HUB_PORT]."),
     workers: int | None = typer.Option(None, help="Worker processes [HUB_WORKERS]."),
 ) -> None:
-    """Serve the hub (GraphiQL at /graphql)."""
+    """Serve the hub (GraphiQL at /graphql); each worker its own SO_REUSEPORT socket."""
     settings = Settings.from_env()
-    uvicorn.run(
-        "hub.app:app_from_env",
-        factory=True,
+    status = run_server(
+        HUB_FACTORY,
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
-        access_log=False,
-        log_level=settings.log_level.lower(),
+        log_level=settings.log_level,
     )
+    if status:
+        raise typer.Exit(status)
 
 
 @db_app.command("upgrade")

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -533,9 +534,39 @@ class OAuthClient(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     secret_rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Only registered documents (PersistedOperation), never a raw query.
+    persisted_only: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
 
     def __repr__(self) -> str:
         return f"OAuthClient({self.client_id!r})"
+
+
+class PersistedOperation(Base):
+    """A document staff registered for one client; its id is the SHA-256 of its text.
+
+    Immutable: a changed document is a new row (a new id), so callers may cache
+    by id; removal deletes the row.
+    """
+
+    __tablename__ = "persisted_operation"
+    __table_args__ = (
+        UniqueConstraint(
+            "client_id", "sha256", name="uq_persisted_operation_client_sha256"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(ForeignKey("oauth_client.client_id"))
+    sha256: Mapped[str] = mapped_column(String(64))  # lowercase hex of the UTF-8 text
+    document: Mapped[str] = mapped_column(Text)
+    operation_names: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(String(100))
+
+    def __repr__(self) -> str:
+        return f"PersistedOperation({self.client_id!r}, {self.sha256[:12]!r})"
 
 
 class RevokedToken(Base):

@@ -17,7 +17,10 @@ class AuditLogEntry:
     seq: int = strawberry.field(description="Position in the hash chain.")
     at: datetime = strawberry.field(description="When the request arrived (UTC).")
     kind: str = strawberry.field(
-        description="GRAPHQL, TOKEN, IMPORT (hub import) or EXPORT (a file download)."
+        description=(
+            "GRAPHQL, TOKEN, IMPORT (hub import), EXPORT (a file download) "
+            "or ADMIN (a client's persisted operations changed)."
+        )
     )
     request_id: str
     outcome: str = strawberry.field(

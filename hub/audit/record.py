@@ -14,6 +14,7 @@ class EntryKind(Enum):
     TOKEN = "TOKEN"  # a token issued or refused at /oauth/token
     IMPORT = "IMPORT"  # a file imported (or refused) by `hub import`
     EXPORT = "EXPORT"  # a dataset downloaded (or refused) at /exports/
+    ADMIN = "ADMIN"  # a client's persisted operations changed (`hub operations`)
 
 
 class Outcome(Enum):
