@@ -33,6 +33,7 @@ from auth.tokens import (
     parse_unverified,
     verify_access_token,
 )
+from auth.verified import VerifiedTokens
 from hub.audit.draft import draft_of
 from hub.config import Settings
 from hub.db import is_unavailable
@@ -59,19 +60,23 @@ class Authenticator:
         self.keys = keys
         self.directory = directory
         self.external = external
+        self.verified = VerifiedTokens(ttl=settings.auth_cache_seconds)
 
     async def caller(self, raw: str) -> Caller:
         now = self.settings.clock()
-        token = parse_unverified(raw)
-        if self.external is not None and self.external.accepts(token):
-            return await self._external_caller(token, int(now.timestamp()))
-        access = verify_access_token(
-            token,
-            self.keys,
-            issuer=self.settings.issuer,
-            audience=self.settings.audience,
-            now=int(now.timestamp()),
-        )
+        access = self.verified.get(raw, now=int(now.timestamp()))
+        if access is None:
+            token = parse_unverified(raw)
+            if self.external is not None and self.external.accepts(token):
+                return await self._external_caller(token, int(now.timestamp()))
+            access = verify_access_token(
+                token,
+                self.keys,
+                issuer=self.settings.issuer,
+                audience=self.settings.audience,
+                now=int(now.timestamp()),
+            )
+            self.verified.put(raw, access)
         record = _usable(await self.directory.client(access.client_id))
         if await self.directory.is_revoked(access.jti, now=now):
             raise TokenRejected(Reason.TOKEN_REVOKED, "token has been revoked")
@@ -202,4 +207,5 @@ def _caller(record: ClientRecord, scopes: frozenset[Scope], jti: str) -> Caller:
         district_code=record.district_code,
         enterprise_code=record.enterprise_code,
         token_id=jti,
+        persisted_only=record.persisted_only,
     )

@@ -23,6 +23,7 @@ from hub.db import create_engine, create_sessionmaker
 from hub.evaluate.loading import active_policies
 from hub.exports_route import export_route
 from hub.graphql import HubGraphQL, create_schema
+from hub.limits.guard import guard_for
 from hub.logs import configure_logging
 from hub.request_id import RequestIdMiddleware
 
@@ -48,6 +49,7 @@ def create_app(
         await audit.start()
         yield
         await audit.aclose()  # what is queued is written before the engine goes
+        await limits.aclose()  # the budget's Redis connections
         if engine is not None:
             await engine.dispose()
 
@@ -66,14 +68,16 @@ def create_app(
         directory=directory,
         external=ExternalIssuer.from_settings(settings),
     )
+    schema = create_schema(compiled=settings.compiled_execution)
     graphql = HubGraphQL(
-        create_schema(),
+        schema,
         settings=settings,
         sessionmaker=sessionmaker,
         policies=active_policies(settings),
         authenticator=authenticator,  # subscriptions authenticate at connection_init
         audit=audit,
     )
+    limits = guard_for(schema._schema, settings)
 
     async def home(_request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -93,13 +97,18 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_bytes=settings.max_body_bytes,
+                max_query_bytes=settings.max_query_bytes,
+            ),
             Middleware(AuditMiddleware, writer=audit, clock=settings.clock),
             Middleware(AuthMiddleware, authenticator=authenticator),
         ],
         lifespan=lifespan,
     )
     app.state.audit = audit
+    app.state.limits = limits
     return app
 
 

@@ -1,5 +1,6 @@
 """Settings: every knob is a HUB_* environment variable (or a line in .env)."""
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,6 +40,9 @@ class Settings:
     repair_falsification_days: int = 365  # no repair this long after faked data
     max_page_size: int = 100
     max_batch_codes: int = 1000
+    # Complete results with compiled plans (hub/executor.py); off: graphql-core's
+    # field-by-field completion, the same answers, several times the CPU.
+    compiled_execution: bool = True
     db_pool_size: int = 10
     log_level: str = "INFO"
     # Writes (归集): request bodies and uploaded files; `hub import` has no
@@ -76,8 +80,28 @@ class Settings:
     webhooks_retry_max_seconds: float = 3600.0
     webhooks_retry_hours: float = 24.0  # after an event's first failure: DEAD
     webhooks_concurrency: int = 16  # endpoints served at once
+    # GraphQL abuse limits (hub/limits/): per request, refused before anything
+    # runs. Depth 8 leaves room for the deepest real query (5 levels); the cost
+    # of the full profile of 1,000 enterprises (enterprisesByCodes) is 48,000.
+    max_depth: int = 8
+    max_aliases: int = 15
+    max_root_fields: int = 10
+    max_fields: int = 200  # validation is quadratic in repeated fields
+    max_tokens: int = 2000
+    max_cost: int = 50_000
+    max_query_bytes: int = 1024 * 1024  # a JSON body; multipart: max_body_bytes
+    request_timeout_seconds: float = 10.0
+    # Per-client budget of cost points: two full 1,000-enterprise profiles at
+    # once, then 5,000 points a second (a 1,000-code batch with the four
+    # datasets, 14,000 points, every 3 s; or 100 full single lookups a second).
+    budget_points: int = 100_000
+    budget_refill_per_second: float = 5_000.0
+    redis_url: str | None = None  # shared by the workers; None: per worker
+    redis_key_prefix: str = "hub:budget:"
     # Injected, not configured: tests pass a fixed clock.
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
+    # Injected, not configured: seconds for the in-memory budgets' refill.
+    monotonic: Callable[[], float] = field(default=time.monotonic, compare=False)
     # Injected, not configured: host, port -> addresses; None: the system's DNS.
     webhooks_resolver: Callable[[str, int], Awaitable[list[str]]] | None = field(
         default=None, compare=False
@@ -128,6 +152,26 @@ class Settings:
             raise ValueError(
                 "HUB_WEBHOOKS_RETRY_HOURS must be >= 0, HUB_WEBHOOKS_CONCURRENCY >= 1"
             )
+        self._check_limits()
+
+    def _check_limits(self) -> None:
+        if min(self.max_depth, self.max_aliases, self.max_root_fields) < 1:
+            raise ValueError(
+                "HUB_MAX_DEPTH, HUB_MAX_ALIASES and HUB_MAX_ROOT_FIELDS must be >= 1"
+            )
+        if min(self.max_fields, self.max_tokens, self.max_cost) < 1:
+            raise ValueError(
+                "HUB_MAX_FIELDS, HUB_MAX_TOKENS and HUB_MAX_COST must be >= 1"
+            )
+        if self.max_query_bytes < 1024:
+            raise ValueError("HUB_MAX_QUERY_BYTES must be >= 1024")
+        if self.request_timeout_seconds <= 0:
+            raise ValueError("HUB_REQUEST_TIMEOUT_SECONDS must be positive")
+        if self.budget_points < self.max_cost:
+            # Else a request within HUB_MAX_COST could never be paid.
+            raise ValueError("HUB_BUDGET_POINTS must be >= HUB_MAX_COST")
+        if self.budget_refill_per_second <= 0:
+            raise ValueError("HUB_BUDGET_REFILL_PER_SECOND must be positive")
 
     @classmethod
     def from_env(cls, env_file: str | Path | None = ".env") -> "Settings":
@@ -161,6 +205,9 @@ class Settings:
             ),
             max_page_size=config("HUB_MAX_PAGE_SIZE", cast=int, default=100),
             max_batch_codes=config("HUB_MAX_BATCH_CODES", cast=int, default=1000),
+            compiled_execution=config(
+                "HUB_COMPILED_EXECUTION", cast=bool, default=True
+            ),
             db_pool_size=config("HUB_DB_POOL_SIZE", cast=int, default=10),
             log_level=config("HUB_LOG_LEVEL", default="INFO"),
             max_body_bytes=config(
@@ -224,6 +271,24 @@ class Settings:
             webhooks_concurrency=config(
                 "HUB_WEBHOOKS_CONCURRENCY", cast=int, default=16
             ),
+            max_depth=config("HUB_MAX_DEPTH", cast=int, default=8),
+            max_aliases=config("HUB_MAX_ALIASES", cast=int, default=15),
+            max_root_fields=config("HUB_MAX_ROOT_FIELDS", cast=int, default=10),
+            max_fields=config("HUB_MAX_FIELDS", cast=int, default=200),
+            max_tokens=config("HUB_MAX_TOKENS", cast=int, default=2000),
+            max_cost=config("HUB_MAX_COST", cast=int, default=50_000),
+            max_query_bytes=config(
+                "HUB_MAX_QUERY_BYTES", cast=int, default=1024 * 1024
+            ),
+            request_timeout_seconds=config(
+                "HUB_REQUEST_TIMEOUT_SECONDS", cast=float, default=10.0
+            ),
+            budget_points=config("HUB_BUDGET_POINTS", cast=int, default=100_000),
+            budget_refill_per_second=config(
+                "HUB_BUDGET_REFILL_PER_SECOND", cast=float, default=5_000.0
+            ),
+            redis_url=config("HUB_REDIS_URL", default=None) or None,
+            redis_key_prefix=config("HUB_REDIS_KEY_PREFIX", default="hub:budget:"),
         )
 
 

@@ -11,18 +11,19 @@ from typing import Any
 
 import orjson
 import strawberry
-from cross_web import HTTPException
+from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.extensions import SchemaExtension
-from strawberry.http import GraphQLHTTPResponse
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionContext, ExecutionResult
+from strawberry.types.graphql import OperationType
 from strawberry.types.unset import UnsetType
 
 from auth.caller import Caller
@@ -34,8 +35,17 @@ from hub.audit.record import Outcome
 from hub.audit.writer import AuditWriter
 from hub.authorization import Authorize
 from hub.config import Settings
-from hub.db import commit, is_unavailable
+from hub.db import begin_read_only, commit, is_unavailable
 from hub.evaluate.loading import Policies
+from hub.executor import CompiledExecutor
+from hub.limits.extension import RequestLimits
+from hub.parse_cache import CachedParse, CachedValidation
+from hub.persisted import (
+    PersistedDocuments,
+    PersistedRefused,
+    RequestAdapter,
+    document_id_of,
+)
 from hub.request_id import request_id_of
 from hub.ws_auth import SocketGate, TextFrames
 from hub.ws_operations import SocketOperations
@@ -67,6 +77,14 @@ class CloseSession(SchemaExtension):
     becomes that error (nothing was written), never a success.
     """
 
+    async def on_execute(self) -> Any:
+        ec = self.execution_context
+        context = ec.context
+        if isinstance(context, Context) and ec.operation_type is OperationType.QUERY:
+            context.read_only = True
+            await begin_read_only(context.db)
+        yield
+
     async def on_operation(self) -> Any:
         yield
         ec = self.execution_context
@@ -95,15 +113,31 @@ def caller_of(request: Request) -> Caller:
     return caller if isinstance(caller, Caller) else Caller.public()
 
 
-def create_schema() -> strawberry.Schema:
+def create_schema(*, compiled: bool = True) -> strawberry.Schema:
+    """The hub's schema; `compiled` completes results with hub/executor.py."""
     return build_schema(
-        extensions=[CloseSession, SocketOperations, Authorize, AuditNotes],
+        extensions=[
+            CloseSession,
+            # Banks send the same few documents again and again: parse and
+            # validate each text once per worker (validation is keyed by the
+            # parsed document, so the parser cache must come first).
+            CachedParse,
+            CachedValidation,
+            # After validation (its cache would overwrite a refusal), before
+            # anything is planned or run: hub/limits/extension.py.
+            RequestLimits,
+            SocketOperations,
+            Authorize,
+            AuditNotes,
+        ],
         schema_class=QuietSchema,
+        execution_context_class=CompiledExecutor if compiled else None,
     )
 
 
 class HubGraphQL(GraphQL[Context, None]):
     websocket_adapter_class = TextFrames
+    request_adapter_class = RequestAdapter
 
     def __init__(
         self,
@@ -128,6 +162,9 @@ class HubGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.policies = policies
+        self.persisted = PersistedDocuments(
+            sessionmaker, ttl=settings.auth_cache_seconds
+        )
         self.sockets = SocketGate(
             settings=settings,
             sessionmaker=sessionmaker,
@@ -159,10 +196,18 @@ class HubGraphQL(GraphQL[Context, None]):
             )
         try:
             response = await self.run(request)
+        except PersistedRefused as e:
+            e.note(draft)
+            response = error_response(e.status, e.message, e.code, reason=e.reason)
         except HTTPException as e:
             if draft is not None:
                 draft.reason = "BAD_REQUEST"
             response = error_response(e.status_code, e.reason, "BAD_REQUEST")
+        except ClientDisconnect:
+            # Gone before its body arrived: nothing ran, nobody to answer.
+            if draft is not None:
+                draft.outcome, draft.reason = Outcome.INVALID, "CLIENT_DISCONNECTED"
+            return
         finally:
             await request.close()  # uploaded files' temporary files
         await response(scope, receive, send)
@@ -186,6 +231,20 @@ class HubGraphQL(GraphQL[Context, None]):
         )
         request.state.context = context
         return context
+
+    async def parse_http_body(
+        self, request_adapter: AsyncHTTPRequestAdapter
+    ) -> GraphQLRequestData | list[GraphQLRequestData]:
+        """A persisted document's id becomes its text (hub/persisted.py)."""
+        data = await super().parse_http_body(request_adapter)
+        if isinstance(data, list):  # batching is off: strawberry refused it
+            return data
+        assert isinstance(request_adapter, RequestAdapter)
+        return await self.persisted.resolve(
+            data,
+            caller_of(request_adapter.request),
+            await document_id_of(request_adapter),
+        )
 
     async def on_ws_connect(
         self, context: Context

@@ -35,6 +35,16 @@ def in_districts(column: StrColumn, codes: frozenset[str]) -> ColumnElement[bool
     return or_(column.in_(codes), column.in_(merged.scalar_subquery()))
 
 
+def access_key(caller: Caller) -> tuple[object, ...]:
+    """Everything the rules of this module read from a caller.
+
+    A statement built by these rules for one caller is the same statement for
+    every caller with the same key, so it may be cached under it. A rule that
+    reads another attribute must add it here.
+    """
+    return (caller.published_only, caller.districts, caller.enterprise_code)
+
+
 def enterprise_rule(caller: Caller) -> ColumnElement[bool]:
     """A county bureau sees its district; an enterprise sees itself."""
     rule: ColumnElement[bool] = true()

@@ -45,6 +45,9 @@ class Context:
     returned_ids: set[int] = field(default_factory=set)
     # Set by the one write a request may carry; hub.graphql then commits.
     wrote: bool = False
+    # A query: its statements may run outside a transaction (hub.db), so it
+    # must not write.
+    read_only: bool = False
 
     @property
     def today(self) -> date:
@@ -86,6 +89,8 @@ def writing(
     @functools.wraps(fn)
     async def run(ctx: Context, /, *args: P.args, **kwargs: P.kwargs) -> R:
         async with ctx.lock:
+            if ctx.read_only:
+                raise RuntimeError(f"{fn.__name__} writes; a query must not")
             if ctx.wrote:
                 raise BadUserInput(
                     "One write per request: send the other mutation separately.",

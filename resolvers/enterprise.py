@@ -11,11 +11,12 @@ from hub.enums import Grade, Scheme, SupervisionCategory
 from hub.models import CreditRating, Enterprise
 from resolvers.access import in_districts, rating_rule
 from resolvers.context import Context, serialized
+from resolvers.datasets import Dataset
 from resolvers.errors import BadUserInput
 from resolvers.graph import (
-    Dataset,
     attach_datasets,
     enterprise_view,
+    load_enterprises_by_codes,
     select_enterprises,
 )
 from resolvers.pagination import Page, PageRequest, make_page
@@ -59,16 +60,8 @@ async def get_enterprise(
 ) -> EnterpriseView | None:
     """The enterprise with this credit code, if the caller may see it."""
     canonical = require_credit_code(code, field="code")
-    row = (
-        await ctx.db.execute(
-            select_enterprises(ctx).where(Enterprise.code == canonical)
-        )
-    ).first()
-    if row is None:
-        return None
-    view = enterprise_view(row)
-    await attach_datasets(ctx, [view], wanted)
-    return view
+    found = await load_enterprises_by_codes(ctx, [canonical], wanted)
+    return found[0] if found else None
 
 
 @serialized
@@ -89,11 +82,7 @@ async def get_enterprises_by_codes(
     ]
     if not canonical:
         return []
-    rows = await ctx.db.execute(
-        select_enterprises(ctx).where(Enterprise.code.in_(set(canonical)))
-    )
-    views = [enterprise_view(r) for r in rows]
-    await attach_datasets(ctx, views, wanted)
+    views = await load_enterprises_by_codes(ctx, sorted(set(canonical)), wanted)
     by_code = {v.code: v for v in views}
     return [by_code.get(c) for c in canonical]
 

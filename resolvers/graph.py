@@ -6,7 +6,6 @@ for every enterprise in the response, then served as plain attributes.
 """
 
 from collections.abc import Sequence
-from enum import Enum
 from typing import Any
 
 from sqlalchemy import select, true
@@ -29,6 +28,12 @@ from resolvers.access import (
     readable_enterprises,
 )
 from resolvers.context import Context
+from resolvers.datasets import Dataset, Source
+from resolvers.one_trip import (
+    attach_in_one_trip,
+    is_postgresql,
+    load_by_codes_in_one_trip,
+)
 from resolvers.views import (
     DistrictView,
     EnterpriseView,
@@ -38,17 +43,6 @@ from resolvers.views import (
     RiskView,
     columns_for,
 )
-
-
-class Dataset(Enum):
-    """A dataset nested under Enterprise that a selection may reach."""
-
-    RATINGS = "ratings"
-    PENALTIES = "penalties"
-    RISKS = "risks"
-    POLICIES = "policies"
-    COMPULSORY = "compulsory"
-
 
 RATING_COLUMNS = columns_for(RatingView, CreditRating.__table__)  # type: ignore[arg-type]
 PENALTY_COLUMNS = columns_for(PenaltyView, PenaltyDecision.__table__)  # type: ignore[arg-type]
@@ -145,6 +139,76 @@ def select_policies(ctx: Context) -> AnySelect:
     )
 
 
+def _attach_rating(by_id: dict[int, EnterpriseView], row: Sequence[Any]) -> None:
+    rating = rating_view(row)
+    rating.enterprise = owner = by_id[rating.enterprise_id]
+    owner.ratings.append(rating)
+
+
+def _attach_penalty(by_id: dict[int, EnterpriseView], row: Sequence[Any]) -> None:
+    penalty = penalty_view(row)
+    penalty.enterprise = owner = by_id[penalty.enterprise_id]
+    owner.penalties.append(penalty)
+
+
+def _attach_risk(by_id: dict[int, EnterpriseView], row: Sequence[Any]) -> None:
+    risk = risk_view(row)
+    risk.enterprise = owner = by_id[risk.enterprise_id]
+    owner.risks.append(risk)
+
+
+def _attach_policy(by_id: dict[int, EnterpriseView], row: Sequence[Any]) -> None:
+    policy = policy_view(row)
+    by_id[policy.enterprise_id].policies.append(policy)
+
+
+def _attach_listed_year(by_id: dict[int, EnterpriseView], row: Sequence[Any]) -> None:
+    by_id[row[0]].compulsory_years.append(row[1])
+
+
+def _select_listed_years(_ctx: Context) -> AnySelect:
+    return select(CompulsoryInsurance.enterprise_id, CompulsoryInsurance.year)
+
+
+SOURCES = (
+    Source(
+        Dataset.RATINGS,
+        select_ratings,
+        CreditRating.enterprise_id,
+        (("valid_from", True), ("id", True)),
+        _attach_rating,
+    ),
+    Source(
+        Dataset.PENALTIES,
+        select_penalties,
+        PenaltyDecision.enterprise_id,
+        (("decision_date", True), ("id", True)),
+        _attach_penalty,
+    ),
+    Source(
+        Dataset.RISKS,
+        select_risks,
+        RiskAssessment.enterprise_id,
+        (("assessed_on", True), ("id", True)),
+        _attach_risk,
+    ),
+    Source(
+        Dataset.POLICIES,
+        select_policies,
+        InsurancePolicy.enterprise_id,
+        (("start_date", True), ("id", True)),
+        _attach_policy,
+    ),
+    Source(
+        Dataset.COMPULSORY,
+        _select_listed_years,
+        CompulsoryInsurance.enterprise_id,
+        (("year", True),),
+        _attach_listed_year,
+    ),
+)
+
+
 async def attach_datasets(
     ctx: Context, enterprises: Sequence[EnterpriseView], wanted: frozenset[Dataset]
 ) -> None:
@@ -154,47 +218,41 @@ async def attach_datasets(
         return
     by_id = {e.id: e for e in enterprises}
     ids = list(by_id)
-    if Dataset.RATINGS in wanted:
-        stmt = select_ratings(ctx).where(CreditRating.enterprise_id.in_(ids))
-        for row in await ctx.db.execute(
-            stmt.order_by(CreditRating.valid_from.desc(), CreditRating.id.desc())
-        ):
-            rating = rating_view(row)
-            rating.enterprise = owner = by_id[rating.enterprise_id]
-            owner.ratings.append(rating)
-    if Dataset.PENALTIES in wanted:
-        stmt = select_penalties(ctx).where(PenaltyDecision.enterprise_id.in_(ids))
-        for row in await ctx.db.execute(
-            stmt.order_by(
-                PenaltyDecision.decision_date.desc(), PenaltyDecision.id.desc()
-            )
-        ):
-            penalty = penalty_view(row)
-            penalty.enterprise = owner = by_id[penalty.enterprise_id]
-            owner.penalties.append(penalty)
-    if Dataset.RISKS in wanted:
-        stmt = select_risks(ctx).where(RiskAssessment.enterprise_id.in_(ids))
-        for row in await ctx.db.execute(
-            stmt.order_by(RiskAssessment.assessed_on.desc(), RiskAssessment.id.desc())
-        ):
-            risk = risk_view(row)
-            risk.enterprise = owner = by_id[risk.enterprise_id]
-            owner.risks.append(risk)
-    if Dataset.POLICIES in wanted:
-        stmt = select_policies(ctx).where(InsurancePolicy.enterprise_id.in_(ids))
-        for row in await ctx.db.execute(
-            stmt.order_by(InsurancePolicy.start_date.desc(), InsurancePolicy.id.desc())
-        ):
-            policy = policy_view(row)
-            by_id[policy.enterprise_id].policies.append(policy)
-    if Dataset.COMPULSORY in wanted:
-        listed = (
-            select(CompulsoryInsurance.enterprise_id, CompulsoryInsurance.year)
-            .where(CompulsoryInsurance.enterprise_id.in_(ids))
-            .order_by(CompulsoryInsurance.year.desc())
+    sources = [s for s in SOURCES if s.dataset in wanted]
+    if len(sources) > 1 and is_postgresql(ctx):
+        await attach_in_one_trip(ctx, by_id, sources)
+        return
+    for source in sources:
+        stmt = source.select(ctx).where(source.enterprise_id.in_(ids))
+        columns = stmt.selected_columns
+        ordered = stmt.order_by(
+            *(columns[n].desc() if desc else columns[n] for n, desc in source.order)
         )
-        for enterprise_id, year in await ctx.db.execute(listed):
-            by_id[enterprise_id].compulsory_years.append(year)
+        for found in await ctx.db.execute(ordered):
+            source.attach(by_id, found)
+
+
+async def load_enterprises_by_codes(
+    ctx: Context, codes: Sequence[str], wanted: frozenset[Dataset]
+) -> list[EnterpriseView]:
+    """Readable enterprises with these canonical codes, their datasets attached."""
+    sources = [s for s in SOURCES if s.dataset in wanted]
+    if is_postgresql(ctx):
+        found = await load_by_codes_in_one_trip(
+            ctx,
+            codes,
+            sources,
+            enterprises=select_enterprises(ctx),
+            view=enterprise_view,
+        )
+        ctx.returned_codes.update(e.code for e in found)
+        return found
+    rows = await ctx.db.execute(
+        select_enterprises(ctx).where(Enterprise.code.in_(set(codes)))
+    )
+    views = [enterprise_view(r) for r in rows]
+    await attach_datasets(ctx, views, wanted)
+    return views
 
 
 async def load_enterprises_by_ids(

@@ -10,9 +10,9 @@ from hub.enums import PolicyStatus
 from hub.models import CompulsoryInsurance, Enterprise, InsurancePolicy
 from resolvers.access import in_districts
 from resolvers.context import Context, serialized
+from resolvers.datasets import Dataset
 from resolvers.enterprise import require_district
 from resolvers.graph import (
-    Dataset,
     attach_datasets,
     enterprise_view,
     policy_view,

@@ -8,8 +8,9 @@ from sqlalchemy import ColumnElement, func, select
 from hub.models import Enterprise
 from resolvers.access import AnySelect, IntColumn, in_districts
 from resolvers.context import Context
+from resolvers.datasets import Dataset
 from resolvers.enterprise import require_credit_code, require_district
-from resolvers.graph import Dataset, load_enterprises_by_ids
+from resolvers.graph import load_enterprises_by_ids
 from resolvers.pagination import Page, PageRequest, make_page
 from resolvers.views import EnterpriseView
 

@@ -9,8 +9,9 @@ from sqlalchemy import String, cast
 from hub.enums import PenaltyCategory, PenaltyStatus
 from hub.models import PenaltyDecision
 from resolvers.context import Context, serialized
+from resolvers.datasets import Dataset
 from resolvers.errors import BadUserInput
-from resolvers.graph import Dataset, penalty_view, select_penalties
+from resolvers.graph import penalty_view, select_penalties
 from resolvers.listing import fetch_page, owner_conditions
 from resolvers.pagination import Page, PageRequest
 from resolvers.views import PenaltyView

@@ -8,8 +8,9 @@ from hub.enums import Grade, RatingStatus, Scheme
 from hub.models import CreditRating
 from resolvers.access import PUBLISHED_RATING_STATUSES
 from resolvers.context import Context, serialized
+from resolvers.datasets import Dataset
 from resolvers.errors import BadUserInput
-from resolvers.graph import Dataset, rating_view, select_ratings
+from resolvers.graph import rating_view, select_ratings
 from resolvers.listing import fetch_page, owner_conditions
 from resolvers.pagination import Page, PageRequest
 from resolvers.views import RatingView

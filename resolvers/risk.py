@@ -7,7 +7,8 @@ from typing import Protocol
 from hub.enums import RiskLevel
 from hub.models import RiskAssessment
 from resolvers.context import Context, serialized
-from resolvers.graph import Dataset, risk_view, select_risks
+from resolvers.datasets import Dataset
+from resolvers.graph import risk_view, select_risks
 from resolvers.listing import fetch_page, owner_conditions
 from resolvers.pagination import Page, PageRequest
 from resolvers.penalty import check_range

@@ -2,8 +2,10 @@
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import strawberry
+from graphql.execution import Executor
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
@@ -62,6 +64,7 @@ def build_schema(
     *,
     extensions: Sequence[type[SchemaExtension]] = (),
     schema_class: type[strawberry.Schema] = strawberry.Schema,
+    execution_context_class: type[Executor[Any]] | None = None,
 ) -> strawberry.Schema:
     return schema_class(
         query=Query,
@@ -69,6 +72,7 @@ def build_schema(
         subscription=Subscription,
         extensions=list(extensions),
         config=StrawberryConfig(disable_field_suggestions=True),
+        execution_context_class=execution_context_class,
     )
 
 

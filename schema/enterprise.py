@@ -7,7 +7,7 @@ from resolvers import enterprise as resolve
 from resolvers.views import EnterpriseView
 from schema.pagination import PAGE_SIZE_NOTE, Connection, page_request_for
 from schema.types import Enterprise, Info
-from schema.wanted import connection_nodes, enterprise_datasets
+from schema.wanted import connection_nodes, enterprise_datasets, selected_datasets
 
 
 @strawberry.input(description="Filter for `enterprises`; all conditions must hold.")
@@ -42,7 +42,7 @@ class EnterpriseQuery:
         ),
     )
     async def enterprise(self, info: Info, code: str) -> EnterpriseView | None:
-        wanted = enterprise_datasets(info.selected_fields)
+        wanted = selected_datasets(info)
         return await resolve.get_enterprise(info.context, code, wanted=wanted)
 
     @strawberry.field(
@@ -55,7 +55,7 @@ class EnterpriseQuery:
     async def enterprises_by_codes(
         self, info: Info, codes: list[str]
     ) -> list[EnterpriseView | None]:
-        wanted = enterprise_datasets(info.selected_fields)
+        wanted = selected_datasets(info)
         return await resolve.get_enterprises_by_codes(
             info.context, codes, wanted=wanted
         )

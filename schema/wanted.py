@@ -1,10 +1,12 @@
 """Which nested datasets a selection of Enterprise reaches."""
 
+from collections import OrderedDict
 from collections.abc import Sequence
 
+import strawberry
 from strawberry.types.nodes import SelectedField, Selection
 
-from resolvers.graph import Dataset
+from resolvers.datasets import Dataset
 from schema.selection import children, descend
 
 # Enterprise fields served from each dataset.
@@ -51,3 +53,30 @@ def owner_datasets(node_fields: Sequence[Selection]) -> frozenset[Dataset] | Non
     """For dataset lists: None when `enterprise` is not selected on the nodes."""
     owners = descend(node_fields, "enterprise")
     return enterprise_datasets(owners) if owners else None
+
+
+_CACHE_SIZE = 2048
+# key: ids of the field nodes and fragments; the value keeps them alive, so
+# an id cannot be reused by another node while its entry exists.
+_WANTED: "OrderedDict[tuple[int, ...], tuple[tuple[object, ...], frozenset[Dataset]]]" = OrderedDict()
+
+
+def selected_datasets(info: strawberry.Info) -> frozenset[Dataset]:
+    """enterprise_datasets of the field's own selection, cached per document.
+
+    Converting a selection with strawberry's `selected_fields` costs more than
+    the rest of a single lookup's GraphQL work; the answer depends only on
+    the document (parsed once and cached), not on variables.
+    """
+    raw = info._raw_info
+    anchors = (*raw.field_nodes, *raw.fragments.values())
+    key = tuple(id(a) for a in anchors)
+    hit = _WANTED.get(key)
+    if hit is not None:
+        _WANTED.move_to_end(key)
+        return hit[1]
+    wanted = enterprise_datasets(info.selected_fields)
+    _WANTED[key] = (anchors, wanted)
+    if len(_WANTED) > _CACHE_SIZE:
+        _WANTED.popitem(last=False)
+    return wanted
