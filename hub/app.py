@@ -27,6 +27,8 @@ from hub.limits.guard import guard_for
 from hub.logs import configure_logging
 from hub.request_id import RequestIdMiddleware
 
+AUDIT_POOL_SIZE = 2
+
 
 def create_app(
     settings: Settings, *, sessionmaker: async_sessionmaker[AsyncSession] | None = None
@@ -36,12 +38,15 @@ def create_app(
     Raises PolicyError (file, line, reason) when a rating scheme's policy file
     is invalid: the hub does not start on a broken policy.
     """
-    engine = None
+    engine = audit_engine = None
     if sessionmaker is None:
         engine = create_engine(settings)
         sessionmaker = create_sessionmaker(engine)
+        # Every answer waits for its audit entry: the writer gets connections
+        # of its own, never queued behind the requests holding the pool.
+        audit_engine = create_engine(settings, pool_size=AUDIT_POOL_SIZE)
 
-    audit = AuditWriter(sessionmaker, settings)
+    audit = AuditWriter(audit_engine or sessionmaker, settings)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -50,8 +55,9 @@ def create_app(
         yield
         await audit.aclose()  # what is queued is written before the engine goes
         await limits.aclose()  # the budget's Redis connections
-        if engine is not None:
-            await engine.dispose()
+        for owned in (engine, audit_engine):
+            if owned is not None:
+                await owned.dispose()
 
     keys = KeyStore(
         settings.keys_dir,

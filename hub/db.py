@@ -20,8 +20,11 @@ from hub.config import Settings
 from resolvers.feed import drop_queued, flush_queued
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
-    """Build the async engine for SQLite (embedded) or PostgreSQL (production)."""
+def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncEngine:
+    """Build the async engine for SQLite (embedded) or PostgreSQL (production).
+
+    `pool_size` overrides HUB_DB_POOL_SIZE (the audit writer's own engine).
+    """
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         if url.database and url.database != ":memory:":
@@ -38,7 +41,7 @@ def create_engine(settings: Settings) -> AsyncEngine:
         url,
         json_serializer=_json,
         json_deserializer=orjson.loads,
-        pool_size=settings.db_pool_size,
+        pool_size=pool_size or settings.db_pool_size,
         # No overflow: connections opened and closed under load cost more than
         # the wait for a pooled one (pool_timeout bounds that wait).
         max_overflow=0,

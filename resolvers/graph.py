@@ -242,7 +242,7 @@ async def load_enterprises_by_codes(
             ctx,
             codes,
             sources,
-            enterprises=select_enterprises(ctx),
+            enterprises=lambda: select_enterprises(ctx),
             view=enterprise_view,
         )
         ctx.returned_codes.update(e.code for e in found)

@@ -51,13 +51,14 @@ async def load_by_codes_in_one_trip(
     codes: Sequence[str],
     sources: Sequence[Source],
     *,
-    enterprises: AnySelect,
+    enterprises: Callable[[], AnySelect],
     view: Callable[[Sequence[Any]], EnterpriseView],
 ) -> list[EnterpriseView]:
     """The readable enterprises with these codes, their datasets attached.
 
-    `enterprises` is the general path's readable select of enterprise rows
-    and `view` builds an EnterpriseView from one of them.
+    `enterprises` makes the general path's readable select of enterprise rows
+    (called only to build the statement) and `view` builds an EnterpriseView
+    from one of them.
     """
     stmt, decoders = _cached(
         ("codes", *sources), ctx, lambda: _by_codes(ctx, sources, enterprises)
@@ -77,13 +78,15 @@ def _by_ids(ctx: Context, sources: Sequence[Source]) -> Entry:
     return _row_of(selects, [s.order for s in sources])
 
 
-def _by_codes(ctx: Context, sources: Sequence[Source], enterprises: AnySelect) -> Entry:
+def _by_codes(
+    ctx: Context, sources: Sequence[Source], enterprises: Callable[[], AnySelect]
+) -> Entry:
     codes: BindParameter[Any] = bindparam("codes", expanding=True)
     wanted = readable_enterprises(
         select(Enterprise.id).where(Enterprise.code.in_(codes)), ctx.caller
     ).scalar_subquery()
     selects = [
-        enterprises.where(Enterprise.code.in_(codes)),
+        enterprises().where(Enterprise.code.in_(codes)),
         *(s.select(ctx).where(s.enterprise_id.in_(wanted)) for s in sources),
     ]
     return _row_of(selects, [(("id", False),), *(s.order for s in sources)])
