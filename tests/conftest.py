@@ -111,6 +111,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         clock=lambda: NOW,
         keys_dir=tmp_path / "keys",
         auth_cache_seconds=0,
+        audit_batch_wait_ms=0,  # one request at a time: nothing to wait for
         audit_keys_dir=tmp_path / "audit-keys",
         audit_checkpoint_file=tmp_path / "audit-checkpoints.jsonl",
     )
