@@ -299,7 +299,10 @@ class TestConcurrentWriters:
         assert sorted(s for r in results for s in r) == list(
             range(1, WRITERS * APPENDS + 1)
         )
-        assert interleaved(results)
+        if engine.dialect.name == "postgresql":
+            # Waiters on the head's row lock queue; SQLite's busy handler does
+            # not, so there one writer may win every batch (seen once in CI).
+            assert interleaved(results)
         report = await verify_with(engine, configured)
         assert report.ok, report.finding
         assert (report.entries, report.last_seq) == (600, 600)
@@ -337,7 +340,10 @@ class TestConcurrentWriters:
         assert sorted(s for r in results for s in r) == list(
             range(1, WRITERS * APPENDS + 1)
         )
-        assert interleaved(results)
+        if engine.dialect.name == "postgresql":
+            # Waiters on the head's row lock queue; SQLite's busy handler does
+            # not, so there one writer may win every batch (seen once in CI).
+            assert interleaved(results)
         report = await verify_with(engine, configured)
         assert report.ok, report.finding
         assert report.entries == 600
