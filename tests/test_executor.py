@@ -7,7 +7,6 @@ equal, errors and their paths included (request ids aside).
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import date
 from typing import Any
 
 import httpx
@@ -16,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.app import create_app
 from hub.config import Settings
-from hub.enums import AgencyKind, Grade
+from hub.enums import AgencyKind
 from hub.executor import compiled_plans
-from seeds import builders as b
 from tests.conftest import Tokens
 from tests.helpers import post_graphql
+from tests.test_enterprises_by_codes import add_enterprises
 
 pytestmark = pytest.mark.anyio
 
@@ -103,30 +102,6 @@ async def general(
         yield client
 
 
-async def seed(db: AsyncSession) -> list[str]:
-    enterprises = [b.enterprise() for _ in range(4)]
-    db.add_all(enterprises)
-    await db.flush()
-    for i, e in enumerate(enterprises):
-        db.add_all(
-            [
-                b.rating(e, grade=list(Grade)[i], valid_from=date(2026, 1, 1)),
-                b.rating(
-                    e,
-                    grade=Grade.BLUE,
-                    valid_from=date(2025, 1, 1),
-                    valid_to=date(2025, 12, 31),
-                ),
-                b.penalty(e),
-                b.risk(e),
-                b.policy(e),
-                b.compulsory(e, 2026),
-            ]
-        )
-    await db.commit()
-    return [e.code for e in enterprises]
-
-
 def comparable(response: httpx.Response) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     body.pop("extensions", None)  # the cost report
@@ -153,7 +128,7 @@ async def test_compiled_answers_as_graphql_core(
     tokens: Tokens,
 ) -> None:
     # given
-    codes = await seed(db)
+    codes = await add_enterprises(db, 4)
     headers = await tokens.headers(kind)
     variables = variables_for(name, codes)
     # when
@@ -171,7 +146,7 @@ async def test_a_lookup_is_completed_by_a_plan(
 ) -> None:
     """The comparison above would pass if plans were never used: they are."""
     # given
-    codes = await seed(db)
+    codes = await add_enterprises(db, 4)
     headers = await tokens.headers(AgencyKind.COMMERCIAL_BANK)
     query = QUERIES["single through named and inline fragments"].replace(
         "rating:",

@@ -32,6 +32,7 @@ from auth.external import ExternalIssuer
 from auth.keys import KeyStore, rotate_keys
 from auth.middleware import Authenticator
 from auth.scopes import PRESETS, Scope, format_scopes
+from auth.tokens import LEEWAY_SECONDS
 from hub.app import create_app
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
@@ -1017,6 +1018,30 @@ class TestPropagationBudget:
             # then a refuses it at once, b within the budget
             assert (await graphql_with(a, token)).status_code == 401
             assert await seconds_until_refused(b, token) < self.BUDGET + 0.5
+
+    async def test_a_verified_token_still_expires(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        tokens: Tokens,
+    ) -> None:
+        """The verified-token cache (auth/verified.py) never outlives `exp`."""
+        now = [NOW]
+        cached = replace(settings, auth_cache_seconds=3600, clock=lambda: now[0])
+        async with worker(cached, sessionmaker) as a:
+            # given a token the worker has verified (and cached)
+            token = await tokens.issue(await tokens.register())
+            assert (await graphql_with(a, token)).status_code == 200
+            # when its lifetime (and the leeway) is over, well within the cache's hour
+            now[0] = NOW + timedelta(
+                seconds=settings.token_ttl_seconds + LEEWAY_SECONDS + 1
+            )
+            refused = await graphql_with(a, token)
+            # then
+            assert refused.status_code == 401
+            assert refused.json()["errors"][0]["extensions"]["reason"] == (
+                "TOKEN_EXPIRED"
+            )
 
     async def test_disabled_client(
         self,
