@@ -27,6 +27,7 @@ class Scope(StrEnum):
     webhooks_manage = "webhooks:manage"
     repair_apply = "repair:apply"
     watchlist_manage = "watchlist:manage"
+    credit_review = "credit:review"
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +109,11 @@ CATALOGUE: dict[Scope, ScopeInfo] = {
             EXTERNAL_READERS | EPB | {K.INDUSTRY_REGULATOR},
         ),
         ScopeInfo(
+            Scope.credit_review,
+            "credit reviews and subsidy checks: the decision for a purpose, its facts and measures (信用审查)",
+            EXTERNAL_READERS | EPB | {K.INDUSTRY_REGULATOR},
+        ),
+        ScopeInfo(
             Scope.webhooks_manage,
             "register webhook endpoints for change events",
             EXTERNAL_READERS | EPB | {K.INDUSTRY_REGULATOR},
@@ -122,6 +128,7 @@ _READ = {
     Scope.risk_read,
 }
 _BANK = _READ | {
+    Scope.credit_review,
     Scope.penalties_detail,
     Scope.insurance_read,
     Scope.webhooks_manage,
@@ -134,7 +141,7 @@ PRESETS: dict[K, frozenset[Scope]] = {
     K.BANKING_REGULATOR: frozenset(_BANK),
     K.CREDIT_OFFICE: frozenset(_BANK | {Scope.audit_read}),
     K.INDUSTRY_REGULATOR: frozenset(
-        _READ | {Scope.webhooks_manage, Scope.watchlist_manage}
+        _READ | {Scope.webhooks_manage, Scope.watchlist_manage, Scope.credit_review}
     ),
     K.INSURER: frozenset(_READ | {Scope.insurance_read, Scope.insurance_write}),
     K.CITY_EPB: frozenset(Scope),

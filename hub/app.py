@@ -26,6 +26,7 @@ from hub.graphql import HubGraphQL, create_schema
 from hub.limits.guard import guard_for
 from hub.logs import configure_logging
 from hub.request_id import RequestIdMiddleware
+from hub.review.rulebook import load_rulebook
 
 AUDIT_POOL_SIZE = 2
 
@@ -80,6 +81,7 @@ def create_app(
         settings=settings,
         sessionmaker=sessionmaker,
         policies=active_policies(settings),
+        rulebook=load_rulebook(settings.review_policy_dir),
         authenticator=authenticator,  # subscriptions authenticate at connection_init
         audit=audit,
     )

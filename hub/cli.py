@@ -22,6 +22,7 @@ from hub.cli_export import export_command
 from hub.cli_import import import_command
 from hub.cli_lists import lists_app
 from hub.cli_operations import operations_app
+from hub.cli_review import review_command, subsidy_app
 from hub.cli_webhooks import dispatch_command, webhook_app
 from hub.config import Settings
 from hub.db import create_engine, is_unavailable
@@ -48,6 +49,8 @@ app.command("dispatch")(dispatch_command)
 app.add_typer(evaluate_app, name="evaluate")
 app.add_typer(lists_app, name="lists")
 app.add_typer(operations_app, name="operations")
+app.command("review")(review_command)
+app.add_typer(subsidy_app, name="subsidy")
 console = Console(stderr=True)
 
 

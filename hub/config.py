@@ -33,6 +33,8 @@ class Settings:
     # Evaluation and publication (评价, 发布): see hub/evaluate/schemes/.
     active_schemes: tuple[Scheme, ...] = tuple(Scheme)
     policy_dir: Path | None = None  # None: the schemes shipped with the hub
+    # Measures, review tables, subsidy programmes; None: hub/review/policy/.
+    review_policy_dir: Path | None = None
     selection_share: float = 0.8  # emissions share that lists city-key enterprises
     notice_days: int = 15  # public notice of evaluated grades (公示)
     repair_notice_days: int = 7
@@ -198,6 +200,9 @@ class Settings:
                 if name.strip()
             ),
             policy_dir=_optional_path(config("HUB_POLICY_DIR", default=None)),
+            review_policy_dir=_optional_path(
+                config("HUB_REVIEW_POLICY_DIR", default=None)
+            ),
             selection_share=config("HUB_SELECTION_SHARE", cast=float, default=0.8),
             notice_days=config("HUB_NOTICE_DAYS", cast=int, default=15),
             repair_notice_days=config("HUB_REPAIR_NOTICE_DAYS", cast=int, default=7),

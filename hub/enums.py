@@ -17,6 +17,15 @@ class Grade(Enum):
     BLACK = "BLACK"  # 黑 (Jiangsu only)
 
 
+GRADE_ZH: dict[Grade, str] = {
+    Grade.GREEN: "绿色",
+    Grade.BLUE: "蓝色",
+    Grade.YELLOW: "黄色",
+    Grade.RED: "红色",
+    Grade.BLACK: "黑色",
+}
+
+
 class Scheme(Enum):
     """Rating scheme the grade was decided under."""
 
@@ -226,3 +235,61 @@ class FeedDataset(Enum):
     PENALTY = "PENALTY"
     RISK = "RISK"
     INSURANCE = "INSURANCE"
+
+
+class LoanRecommendation(Enum):
+    """What a credit review recommends to a lender, mildest first (绿色信贷)."""
+
+    SUPPORT = "SUPPORT"  # 积极支持: preferential rates, simplified procedures
+    NORMAL = "NORMAL"  # 正常授信
+    TIGHTEN = "TIGHTEN"  # 严格贷款条件
+    NO_NEW_CREDIT = "NO_NEW_CREDIT"  # 审慎授信: no new loans until the grade improves
+    STOP_LENDING = "STOP_LENDING"  # 停止贷款, reduce until exit
+
+
+class InspectionBand(Enum):
+    """How often the bureau should inspect (双随机 frequency), lightest first."""
+
+    REDUCED = "REDUCED"  # 信任保护: fewer random inspections
+    NORMAL = "NORMAL"
+    INCREASED = "INCREASED"  # 提高检查频次
+    INTENSIVE = "INTENSIVE"  # 重点监管
+
+
+class Eligibility(Enum):
+    """Outcome of the credit benchmark check for a subsidy (信用基准评价)."""
+
+    PASS = "PASS"
+    CONDITIONAL = "CONDITIONAL"  # stricter review (从严审核)
+    FAIL = "FAIL"
+
+
+class MeasureDomain(Enum):
+    """Where a reward or punishment measure (奖惩措施) applies."""
+
+    CREDIT = "CREDIT"  # 信贷
+    SUBSIDY = "SUBSIDY"  # 专项资金、补贴
+    INSPECTION = "INSPECTION"  # 监督检查
+    PERMITS = "PERMITS"  # 行政许可
+    PRICING = "PRICING"  # 差别电价、污水处理费
+    INSURANCE = "INSURANCE"  # 环责险费率
+    PROCUREMENT = "PROCUREMENT"  # 政府采购
+    HONOURS = "HONOURS"  # 评优评先
+
+
+class MeasureDirection(Enum):
+    REWARD = "REWARD"  # 守信激励
+    NEUTRAL = "NEUTRAL"
+    PUNISHMENT = "PUNISHMENT"  # 失信惩戒
+
+
+class RecordType(Enum):
+    """The kind of record a review reason cites, so an auditor can follow it."""
+
+    CREDIT_RATING = "CREDIT_RATING"
+    PENALTY_DECISION = "PENALTY_DECISION"
+    ENVIRONMENTAL_EVENT = "ENVIRONMENTAL_EVENT"
+    RISK_ASSESSMENT = "RISK_ASSESSMENT"
+    COMPULSORY_INSURANCE = "COMPULSORY_INSURANCE"  # id: credit code/year
+    INSURANCE_POLICY = "INSURANCE_POLICY"
+    REPAIR_APPLICATION = "REPAIR_APPLICATION"

@@ -47,6 +47,7 @@ from hub.persisted import (
     document_id_of,
 )
 from hub.request_id import request_id_of
+from hub.review.rulebook import Rulebook
 from hub.ws_auth import SocketGate, TextFrames
 from hub.ws_operations import SocketOperations
 from resolvers.context import Context
@@ -146,6 +147,7 @@ class HubGraphQL(GraphQL[Context, None]):
         settings: Settings,
         sessionmaker: async_sessionmaker[AsyncSession],
         policies: Policies,
+        rulebook: Rulebook,
         authenticator: Authenticator,
         audit: AuditWriter,
     ) -> None:
@@ -162,6 +164,7 @@ class HubGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.policies = policies
+        self.rulebook = rulebook
         self.persisted = PersistedDocuments(
             sessionmaker, ttl=settings.auth_cache_seconds
         )
@@ -228,6 +231,7 @@ class HubGraphQL(GraphQL[Context, None]):
             request_id=request_id_of(request.scope),
             now=self.settings.clock(),
             policies=self.policies,
+            rulebook=self.rulebook,
         )
         request.state.context = context
         return context

@@ -16,6 +16,7 @@ from auth.caller import Caller
 from hub.config import Settings
 from hub.enums import Scheme
 from hub.evaluate.policy import SchemePolicy
+from hub.review.rulebook import Rulebook
 from resolvers.errors import BadUserInput
 
 CST = ZoneInfo("Asia/Shanghai")
@@ -37,6 +38,8 @@ class Context:
     now: datetime
     # The rating schemes' policy files, loaded and checked at start-up.
     policies: Mapping[Scheme, Sequence[SchemePolicy]] = field(default_factory=dict)
+    # Measures, review tables and subsidy programmes (hub/review/policy/).
+    rulebook: Rulebook | None = None
     # Root fields resolve concurrently; one session must not: see `serialized`.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # Whose data the response carries, for the audit log: credit codes of the

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import select, true
 
+from auth.caller import Caller
 from hub.enums import PenaltyCategory
 from hub.models import (
     CompulsoryInsurance,
@@ -65,10 +66,14 @@ ENTERPRISE_COLUMNS = (
 
 def select_enterprises(ctx: Context) -> AnySelect:
     """Enterprise rows with their district, restricted to what the caller sees."""
+    return select_enterprises_for(ctx.caller)
+
+
+def select_enterprises_for(caller: Caller) -> AnySelect:
     stmt: AnySelect = select(*ENTERPRISE_COLUMNS).join(
         District, District.code == Enterprise.district_code
     )
-    return readable_enterprises(stmt, ctx.caller)
+    return readable_enterprises(stmt, caller)
 
 
 def enterprise_view(row: Sequence[Any]) -> EnterpriseView:

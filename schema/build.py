@@ -21,6 +21,7 @@ from schema.publication import PublicationMutation, PublicationQuery
 from schema.rating import RatingQuery
 from schema.red_black import RedBlackQuery
 from schema.repair import RepairMutation, RepairQuery
+from schema.review import ReviewQuery
 from schema.risk import RiskQuery
 from schema.subscriptions import Subscription
 from schema.watchlist import WatchlistMutation, WatchlistQuery
@@ -42,6 +43,7 @@ Query = merge_types(
         EvaluationQuery,
         RepairQuery,
         RedBlackQuery,
+        ReviewQuery,
         PublicationQuery,
         WebhooksQuery,
     ),

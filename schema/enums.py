@@ -2,6 +2,7 @@
 
 import strawberry
 
+from auth import scopes
 from hub import enums
 
 Grade = strawberry.enum(
@@ -89,5 +90,50 @@ Dataset = strawberry.enum(
     description=(
         "A collected dataset (归集): ENTERPRISES 企业名录, PENALTIES 行政处罚, "
         "RISK 环境风险等级, INSURANCE 环责险, EMISSIONS 年排放量, EVENTS 环境信用事件."
+    ),
+)
+Purpose = strawberry.enum(
+    scopes.Purpose,
+    description=(
+        "Why an agency asks (查询目的): LOAN_APPROVAL 授信审批, POST_LOAN_MONITORING "
+        "贷后管理, SUBSIDY_REVIEW 专项资金审核, SUPERVISION 监管, INSURANCE_UNDERWRITING "
+        "承保, STATISTICS 统计分析, SELF_INQUIRY 企业自查."
+    ),
+)
+LoanRecommendation = strawberry.enum(
+    enums.LoanRecommendation,
+    description=(
+        "A credit review's advice to a lender, mildest first: SUPPORT 积极支持, NORMAL "
+        "正常, TIGHTEN 严格贷款条件, NO_NEW_CREDIT 不予新增贷款, STOP_LENDING 停止贷款."
+    ),
+)
+InspectionBand = strawberry.enum(
+    enums.InspectionBand,
+    description=(
+        "Inspection frequency band, lightest first: REDUCED 信任保护/减少检查, NORMAL, "
+        "INCREASED 提高频次, INTENSIVE 重点监管."
+    ),
+)
+Eligibility = strawberry.enum(
+    enums.Eligibility,
+    description="Credit benchmark check (信用基准评价): PASS, CONDITIONAL 从严审核, FAIL.",
+)
+MeasureDomain = strawberry.enum(
+    enums.MeasureDomain,
+    description=(
+        "Where a measure applies: CREDIT 信贷, SUBSIDY 专项资金, INSPECTION 监督检查, "
+        "PERMITS 行政许可, PRICING 差别电价/水价, INSURANCE 环责险, PROCUREMENT 政府采购, "
+        "HONOURS 评优评先."
+    ),
+)
+MeasureDirection = strawberry.enum(
+    enums.MeasureDirection,
+    description="REWARD 守信激励, NEUTRAL, PUNISHMENT 失信惩戒.",
+)
+RecordType = strawberry.enum(
+    enums.RecordType,
+    description=(
+        "The kind of record a review reason cites. COMPULSORY_INSURANCE ids are "
+        "`credit code/year` (the compulsory-insurance list entry)."
     ),
 )

@@ -23,6 +23,7 @@ async def record_staff_action(
     variables: dict[str, Any],
     outcome: Outcome = Outcome.OK,
     reason: str | None = None,
+    enterprises: tuple[str, ...] = (),
 ) -> bool:
     """Append one entry (the city bureau's staff, `cli:<user>`); False when the
     audit log cannot be written."""
@@ -37,6 +38,7 @@ async def record_staff_action(
         operation_name=operation,
         variables=variables,
         reason=reason,
+        enterprises=tuple(sorted(set(enterprises))),
     )
     writer = AuditWriter(engine, settings)
     try:
