@@ -1,4 +1,4 @@
-"""Bearer-token authentication in front of /graphql and /exports/ (RFC 6750).
+"""Bearer-token authentication in front of /graphql, /exports/ and /subsidy/ (RFC 6750).
 
 - No Authorization header: the request goes on as the anonymous public.
 - `Authorization: Bearer <jwt>` that verifies (auth/tokens.py, or
@@ -41,7 +41,7 @@ from hub.request_id import request_id_of
 
 log = logging.getLogger("hub.auth")
 
-GUARDED_PATHS = ("/graphql", "/exports")
+GUARDED_PATHS = ("/graphql", "/exports", "/subsidy")
 RETRY_AFTER_SECONDS = "5"
 
 
@@ -94,7 +94,7 @@ class Authenticator:
 
 
 class AuthMiddleware:
-    """Pure ASGI middleware: authenticates /graphql and /exports/, leaves other paths alone."""
+    """Pure ASGI middleware: authenticates /graphql, /exports/ and /subsidy/, leaves other paths alone."""
 
     def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
         self.app = app

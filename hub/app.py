@@ -27,6 +27,7 @@ from hub.limits.guard import guard_for
 from hub.logs import configure_logging
 from hub.request_id import RequestIdMiddleware
 from hub.review.rulebook import load_rulebook
+from hub.subsidy_route import subsidy_route
 
 AUDIT_POOL_SIZE = 2
 
@@ -76,12 +77,14 @@ def create_app(
         external=ExternalIssuer.from_settings(settings),
     )
     schema = create_schema(compiled=settings.compiled_execution)
+    policies = active_policies(settings)
+    rulebook = load_rulebook(settings.review_policy_dir)
     graphql = HubGraphQL(
         schema,
         settings=settings,
         sessionmaker=sessionmaker,
-        policies=active_policies(settings),
-        rulebook=load_rulebook(settings.review_policy_dir),
+        policies=policies,
+        rulebook=rulebook,
         authenticator=authenticator,  # subscriptions authenticate at connection_init
         audit=audit,
     )
@@ -101,6 +104,7 @@ def create_app(
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),  # graphql-transport-ws
             export_route(settings, sessionmaker),
+            subsidy_route(settings, sessionmaker, policies=policies, rulebook=rulebook),
             *oauth.routes(),
         ],
         middleware=[

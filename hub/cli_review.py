@@ -25,14 +25,13 @@ from hub.evaluate.policy import PolicyError
 from hub.ingest.table import FileRejected
 from hub.review.applications import (
     OUTCOME_ZH,
-    ReportLine,
     read_applications,
     write_report,
 )
 from hub.review.rulebook import load_rulebook
 from resolvers.context import cst_date
 from resolvers.errors import HubError
-from resolvers.review import EligibilityRow, Reviewer, ReviewResult
+from resolvers.review import EligibilityRow, Reviewer, ReviewResult, report_line
 
 subsidy_app = typer.Typer(
     help="Subsidy benchmark checks (信用基准评价).", no_args_is_help=True
@@ -140,24 +139,13 @@ def check_command(
         variables={"file": applications.name, "rows": len(listed)},
         codes=lambda found: tuple(r.code for r in found if r.code and r.enterprise),
     )
-    output.write_bytes(write_report(map(_line, rows), xlsx=suffix == ".xlsx"))
+    output.write_bytes(write_report(map(report_line, rows), xlsx=suffix == ".xlsx"))
     counts = {o: sum(r.outcome is o for r in rows) for o in OUTCOME_ZH}
     errors = sum(r.error_reason is not None for r in rows)
     summary = ", ".join(f"{o.value} {n}" for o, n in counts.items())
     out.print(
         f"{len(rows)} applications checked ({summary}, errors {errors}); "
         f"report written to {escape(str(output))}"
-    )
-
-
-def _line(row: EligibilityRow) -> ReportLine:
-    return ReportLine(
-        row.application,
-        row.enterprise.name if row.enterprise else None,
-        row.programme,
-        row.outcome,
-        row.reasons,
-        f"{row.error_reason}: {row.error_message}" if row.error_reason else None,
     )
 
 

@@ -62,17 +62,17 @@ def export_route(
         except HubError as e:
             if draft is not None:
                 draft.reason = e.reason
-            return _refusal(STATUS.get(type(e), 400), e.message, e.extensions)
+            return refusal(STATUS.get(type(e), 400), e.message, e.extensions)
         except PurposeError as e:
             if draft is not None:
                 draft.outcome, draft.reason = Outcome.DENIED, e.reason
-            return _refusal(
+            return refusal(
                 400, e.message, {"code": "BAD_USER_INPUT", "reason": e.reason}
             )
         except Exception as e:
             if not is_unavailable(e):
                 raise
-            return _database_unavailable(request)
+            return database_unavailable(request)
         if draft is not None:
             draft.enterprises = tuple(summary.codes)
             draft.variables["rows"] = summary.rows
@@ -176,7 +176,7 @@ def content_disposition(spec: ExportSpec, fmt: FileFormat, s: Selection) -> str:
     )
 
 
-def _refusal(status: int, message: str, extensions: dict[str, object]) -> Response:
+def refusal(status: int, message: str, extensions: dict[str, object]) -> Response:
     return JSONResponse(
         {"errors": [{"message": message, "extensions": extensions}]},
         status,
@@ -184,10 +184,10 @@ def _refusal(status: int, message: str, extensions: dict[str, object]) -> Respon
     )
 
 
-def _database_unavailable(request: Request) -> Response:
+def database_unavailable(request: Request) -> Response:
     request_id = request_id_of(request.scope)
     log.error("database unavailable", extra={"request_id": request_id})
-    response = _refusal(
+    response = refusal(
         503,
         "The database is unavailable; retry later.",
         {

@@ -16,7 +16,7 @@ from auth.purpose import PURPOSE_HEADER
 from auth.scopes import PURPOSES, Purpose
 from hub.enums import Eligibility, Grade, MeasureDomain, Scheme
 from hub.evaluate.policy import SchemePolicy
-from hub.review.applications import Application
+from hub.review.applications import Application, ReportLine
 from hub.review.decide import CreditReview, ReviewError, review
 from hub.review.facts import ReviewFacts
 from hub.review.measures import Measure
@@ -255,6 +255,18 @@ class Reviewer:
                 decided.subsidy.reasons,
             )
         return [rows[i] for i in range(len(applications))]
+
+
+def report_line(row: EligibilityRow) -> ReportLine:
+    """What the report file says of a checked application."""
+    return ReportLine(
+        row.application,
+        row.enterprise.name if row.enterprise else None,
+        row.programme,
+        row.outcome,
+        row.reasons,
+        f"{row.error_reason}: {row.error_message}" if row.error_reason else None,
+    )
 
 
 def _rulebook(ctx: Context) -> Rulebook:

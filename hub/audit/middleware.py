@@ -1,4 +1,4 @@
-"""Fail-closed auditing of /graphql, /oauth/token and /exports/.
+"""Fail-closed auditing of /graphql, /oauth/token, /exports/ and /subsidy/.
 
 The response is held back until its audit entry is committed; if the entry
 cannot be written, the caller gets 503 AUDIT_UNAVAILABLE and no data. An
@@ -22,7 +22,7 @@ from hub.request_id import request_id_of
 log = logging.getLogger("hub.audit")
 
 AUDITED = {"/graphql": EntryKind.GRAPHQL, "/oauth/token": EntryKind.TOKEN}
-AUDITED_PREFIXES = {"/exports/": EntryKind.EXPORT}
+AUDITED_PREFIXES = {"/exports/": EntryKind.EXPORT, "/subsidy/": EntryKind.EXPORT}
 RETRY_AFTER_SECONDS = b"5"
 
 
