@@ -403,7 +403,7 @@ class ReviewQuery:
         purpose: Purpose,
         as_of: date | None = None,
         programme: str | None = None,
-    ) -> list[CreditReview | None]:
+    ) -> list[CreditReview | None] | None:
         found = await resolve.get_credit_reviews(
             info.context,
             codes,
@@ -448,7 +448,7 @@ class ReviewQuery:
         info: Info,
         applications: list[SubsidyApplicationInput],
         as_of: date | None = None,
-    ) -> list[SubsidyCheckRow]:
+    ) -> list[SubsidyCheckRow] | None:
         rows = [
             Application(i + 1, a.code, a.programme) for i, a in enumerate(applications)
         ]

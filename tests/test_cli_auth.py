@@ -144,7 +144,7 @@ class TestClient:
         assert client_id.isalnum()
         assert "Store the secret now" in added.stderr
         assert field(added, "scopes") == (
-            "insurance:read penalties:detail penalties:read ratings:history "
+            "credit:review insurance:read penalties:detail penalties:read ratings:history "
             "ratings:read risk:read watchlist:manage webhooks:manage"
         )
         listed = hub("client", "list")
