@@ -9,7 +9,7 @@ from openpyxl import Workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.enums import AgencyKind, Grade
-from hub.ingest.table import read_table
+from hub.ingest.table import Cell, read_table
 from hub.models import Enterprise
 from seeds import builders as b
 from tests.conftest import Tokens
@@ -61,7 +61,7 @@ async def upload(
 
 def report(
     response: httpx.Response, filename: str = "report.csv"
-) -> list[list[object]]:
+) -> list[list[Cell]]:
     assert response.status_code == 200, response.text
     table = read_table(response.content, filename)
     assert table.header == HEADER
