@@ -14,7 +14,7 @@ from hub.audit.staff import record_staff_action
 from hub.cli_import import STAFF
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
-from hub.enums import Grade, Scheme
+from hub.enums import GRADE_ZH, Scheme
 from hub.ingest.export import write_csv, write_xlsx
 from hub.ingest.table import Cell
 from resolvers.red_black import RedBlackList, fetch_red_black
@@ -24,13 +24,6 @@ console = Console(stderr=True)
 out = Console()
 
 HEADER = ("统一社会信用代码", "企业名称", "行政区划", "信用等级", "生效日期")
-GRADE_ZH = {
-    Grade.GREEN: "绿色",
-    Grade.BLUE: "蓝色",
-    Grade.YELLOW: "黄色",
-    Grade.RED: "红色",
-    Grade.BLACK: "黑色",
-}
 SHEET_TITLE = "红黑名单"
 
 

@@ -17,6 +17,7 @@ import anyio.to_thread
 import orjson
 
 from hub.enums import (
+    GRADE_ZH,
     PENALTY_CATEGORY_ZH,
     Grade,
     PenaltyStatus,
@@ -47,12 +48,9 @@ MEDIA_TYPES = {
 
 # The terms `hub import` reads back (hub/ingest/vocabulary.py); Q, M and E
 # classes are written as they are named (Q1, M2, E3).
+_GRADES: dict[Enum, str] = {grade: GRADE_ZH[grade] for grade in Grade}
 LABELS: dict[Enum, str] = {
-    Grade.GREEN: "绿色",
-    Grade.BLUE: "蓝色",
-    Grade.YELLOW: "黄色",
-    Grade.RED: "红色",
-    Grade.BLACK: "黑色",
+    **_GRADES,
     Scheme.JS_ANNUAL_100: "江苏省企业环保信用评价（年度百分制）",
     Scheme.JS_DYNAMIC_12: "江苏省企事业环保信用评价（动态记分）",
     Scheme.NATIONAL_2013: "企业环境信用评价（环发〔2013〕150号）",
