@@ -34,6 +34,13 @@ class Scheme(Enum):
     NATIONAL_2013 = "NATIONAL_2013"
 
 
+def scheme_grades(scheme: Scheme) -> tuple[Grade, ...]:
+    """The grades a scheme decides, best first: the national scheme has no BLACK."""
+    return tuple(
+        g for g in Grade if g is not Grade.BLACK or scheme is not Scheme.NATIONAL_2013
+    )
+
+
 class RatingStatus(Enum):
     """Lifecycle state of one grade decision."""
 

@@ -8,7 +8,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.config import Settings
-from hub.enums import EventKind, Grade, PenaltyStatus, RepairStatus, Scheme
+from hub.enums import (
+    EventKind,
+    Grade,
+    PenaltyStatus,
+    RepairStatus,
+    Scheme,
+    scheme_grades,
+)
 from hub.models import (
     CreditRating,
     EnvironmentalEvent,
@@ -44,9 +51,7 @@ class Refusal:
 
 def raised_grade(grade: Grade, *, scheme: Scheme, levels: int) -> Grade:
     """`grade` raised `levels` steps towards GREEN (the national scheme has no BLACK)."""
-    ladder = [
-        g for g in Grade if g is not Grade.BLACK or scheme is not Scheme.NATIONAL_2013
-    ]
+    ladder = list(scheme_grades(scheme))
     position = ladder.index(grade) if grade in ladder else len(ladder) - 1
     return ladder[max(0, position - levels)]
 

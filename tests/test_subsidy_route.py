@@ -59,9 +59,7 @@ async def upload(
     return await client.post(target, files={"file": (filename, data)}, headers=headers)
 
 
-def report(
-    response: httpx.Response, filename: str = "report.csv"
-) -> list[list[Cell]]:
+def report(response: httpx.Response, filename: str = "report.csv") -> list[list[Cell]]:
     assert response.status_code == 200, response.text
     table = read_table(response.content, filename)
     assert table.header == HEADER

@@ -3,7 +3,14 @@
 from dataclasses import dataclass
 from datetime import date
 
-from hub.enums import AgencyKind, Grade, MeasureDirection, MeasureDomain, Scheme
+from hub.enums import (
+    AgencyKind,
+    Grade,
+    MeasureDirection,
+    MeasureDomain,
+    Scheme,
+    scheme_grades,
+)
 from hub.evaluate.policy_source import Table
 from hub.evaluate.rules import read_code
 
@@ -42,9 +49,15 @@ class Measure:
     ) -> bool:
         return (
             self.in_effect(on)
-            and (scheme is None or scheme in self.schemes)
-            and (grade is None or grade in self.grades)
             and (domains is None or self.domain in domains)
+            and any(
+                (scheme is None or s is scheme)
+                and (
+                    grade is None
+                    or (grade in self.grades and grade in scheme_grades(s))
+                )
+                for s in self.schemes
+            )
         )
 
 
