@@ -31,3 +31,24 @@ def requires(*all_of: Scope) -> list[object]:
 def requires_any(*one_of: Scope) -> list[object]:
     """Directives for a field that needs any one of these scopes."""
     return [RequiresScopes(scopes=[[s.value] for s in one_of])]
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="listSize",
+    description=(
+        "How long the list is taken to be in a request's cost (as the GraphQL cost "
+        "directive spec's @listSize): the length of a slicing argument given, else "
+        "assumedSize."
+    ),
+)
+class ListSize:
+    assumed_size: int | None = None
+    slicing_arguments: list[str] | None = None
+
+
+def list_size(
+    assumed: int | None = None, *, slicing: tuple[str, ...] = ()
+) -> list[object]:
+    """Directives for a list field whose length the cost model cannot guess."""
+    return [ListSize(assumed_size=assumed, slicing_arguments=list(slicing) or None)]

@@ -27,7 +27,7 @@ from hub.review.rulebook import Programme
 from hub.review.tables import Reason as ReasonData
 from resolvers import review as resolve
 from resolvers.views import EnterpriseView
-from schema.directives import requires
+from schema.directives import list_size, requires
 from schema.types import District, Info
 
 REVIEW_NOTE = (
@@ -66,7 +66,7 @@ class ReviewReason:
     outcome: str = strawberry.field(
         description="The outcome this step asks for at least, on the decision's scale."
     )
-    citations: list[Citation]
+    citations: list[Citation] = strawberry.field(directives=list_size(2))
 
     @classmethod
     def of(cls, r: ReasonData[Any]) -> "ReviewReason":
@@ -168,8 +168,8 @@ class CreditReview:
     grade: ReviewGrade | None = strawberry.field(
         description="Null: no published grade of the official scheme in force."
     )
-    penalties: list[ReviewPenalty]
-    veto_events: list[VetoEvent]
+    penalties: list[ReviewPenalty] = strawberry.field(directives=list_size(5))
+    veto_events: list[VetoEvent] = strawberry.field(directives=list_size(2))
     risk: ReviewRisk | None
     compulsory_insurance: bool = strawberry.field(
         description="On the compulsory 环责险 list for the review date's year."
@@ -186,11 +186,13 @@ class CreditReview:
     subsidy: Eligibility | None = strawberry.field(description="For SUBSIDY_REVIEW.")
     programme: SubsidyProgramme | None
     reasons: list[ReviewReason] = strawberry.field(
-        description="The grade's step first, then every rule that held."
+        directives=list_size(6),
+        description="The grade's step first, then every rule that held.",
     )
     measures: list[Measure] = strawberry.field(
+        directives=list_size(6),
         description="Measures for the grade in force that the caller's agency "
-        "applies, in the purpose's domains."
+        "applies, in the purpose's domains.",
     )
     policy_version: str
 
@@ -279,8 +281,8 @@ class SubsidyCheck:
     as_of: date
     programme: SubsidyProgramme
     outcome: Eligibility
-    reasons: list[ReviewReason]
-    measures: list[Measure]
+    reasons: list[ReviewReason] = strawberry.field(directives=list_size(6))
+    measures: list[Measure] = strawberry.field(directives=list_size(6))
     policy_version: str
 
     @classmethod
@@ -320,7 +322,7 @@ class SubsidyCheckRow:
     enterprise: ReviewedEnterprise | None
     programme: str | None
     outcome: Eligibility | None = strawberry.field(description="Null on an error.")
-    reasons: list[ReviewReason]
+    reasons: list[ReviewReason] = strawberry.field(directives=list_size(6))
     error: RowError | None
 
     @classmethod
@@ -341,8 +343,9 @@ class SubsidyCheckRow:
 @strawberry.type
 class ReviewQuery:
     @strawberry.field(
+        directives=list_size(25),
         description="Reward and punishment measures in effect on asOf (today by "
-        "default), optionally for one scheme, grade and domain. Public policy."
+        "default), optionally for one scheme, grade and domain. Public policy.",
     )
     def measures(
         self,
@@ -438,7 +441,10 @@ class ReviewQuery:
         return SubsidyCheck.of(found[0]) if found[0] else None
 
     @strawberry.field(
-        directives=requires(Scope.credit_review),
+        directives=[
+            *requires(Scope.credit_review),
+            *list_size(slicing=("applications",)),
+        ],
         description="The credit benchmark check (信用基准评价) of up to 1,000 "
         "subsidy applications: each line PASS, CONDITIONAL or FAIL with its "
         "reasons, or the error that kept it from being checked." + REVIEW_NOTE,

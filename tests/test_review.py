@@ -602,3 +602,57 @@ class TestBatch:
         )
         found = data_of(response)["creditReviews"]
         assert (len(found), found[0]["loan"], found[1]) == (1000, "NORMAL", None)
+
+
+FULL_REVIEWS = """
+query($codes: [String!]!) {
+  creditReviews(codes: $codes, purpose: LOAN_APPROVAL) {
+    enterprise { code name district { code } }
+    asOf purpose loan policyVersion
+    grade { ratingId grade }
+    penalties { id decisionNumber }
+    vetoEvents { id ruleCode }
+    risk { level emergencyPlanFiled }
+    openRepair { applicationId }
+    reasons { code label outcome citations { type id } }
+    measures { code zh }
+  }
+}
+"""
+BATCH_CHECK = """
+query($applications: [SubsidyApplicationInput!]!) {
+  subsidyEligibilityBatch(applications: $applications) {
+    row outcome reasons { code citations { id } }
+  }
+}
+"""
+
+
+class TestCost:
+    async def test_a_thousand_full_reviews_are_within_the_cost_limit(
+        self, client: httpx.AsyncClient, db: AsyncSession, tokens: Tokens
+    ) -> None:
+        # given every field of a review, for 1,000 codes
+        owner, _ = await enterprise(db, Grade.RED)
+        codes = [owner.code] + [b.credit_code(n) for n in range(1, 1000)]
+        # when
+        response = await post_graphql(
+            client, FULL_REVIEWS, {"codes": codes}, headers=await bank(tokens)
+        )
+        # then each review counts 37 (@listSize: 5 penalties, 2 vetoes, 6
+        # reasons of 2 citations, 6 measures; 6 single objects)
+        assert response.json()["extensions"]["cost"]["requested"] == 37_000
+        assert data_of(response)["creditReviews"][0]["loan"] == "NO_NEW_CREDIT"
+
+    async def test_a_subsidy_batch_costs_by_its_applications(
+        self, client: httpx.AsyncClient, tokens: Tokens
+    ) -> None:
+        headers = await tokens.headers(AgencyKind.CREDIT_OFFICE)
+        headers["Hub-Purpose"] = "SUBSIDY_REVIEW"
+        applications = [{"code": b.credit_code(n)} for n in range(1, 41)]
+        response = await post_graphql(
+            client, BATCH_CHECK, {"applications": applications}, headers=headers
+        )
+        # 40 rows, each 1 + 6 reasons × (1 + 2 citations)
+        assert response.json()["extensions"]["cost"]["requested"] == 40 * 19
+        assert len(data_of(response)["subsidyEligibilityBatch"]) == 40

@@ -19,6 +19,8 @@ The cost model (a request's cost is the number of objects it may return):
 
 - a field returning an object costs 1; a scalar or enum costs nothing;
 - a field returning a list multiplies the cost of one item by the list's size:
+  a field's declared `@listSize` (schema/directives.py: the length of a
+  slicing argument such as `applications`, or an assumed size),
   `codes` (enterprisesByCodes: one item per code, up to HUB_MAX_BATCH_CODES),
   `first` (a connection's page, up to HUB_MAX_PAGE_SIZE; `changes` and
   `webhookDeliveries` up to their own maximum), otherwise an estimate of 10
@@ -60,6 +62,7 @@ from graphql import (
 )
 
 from hub.limits.cost import FREE, Cost, VariableSize, clamp
+from schema.directives import ListSize
 
 # A document nested past what can be walked (the parser refuses most of those).
 UNWALKABLE_DEPTH = 1_000_000
@@ -259,7 +262,13 @@ class _Walk:
         if not is_list:
             return each
         size: Page
-        if "codes" in definition.args:
+        declared = _declared_size(definition)
+        slicing = declared.slicing_arguments if declared else None
+        if slicing and (argument := _given(node, slicing)) is not None:
+            size = self.size_of(node, definition, argument, counted=True)
+        elif declared is not None and declared.assumed_size is not None:
+            size = declared.assumed_size
+        elif "codes" in definition.args:
             size = self.size_of(node, definition, "codes", counted=True)
         elif "first" in definition.args:
             size = self.size_of(node, definition, "first", counted=False)
@@ -273,7 +282,7 @@ class _Walk:
         """The list size an argument asks for: a number, or one read per request."""
         named, _ = _unwrap(definition.type)
         cap = None
-        if argument == "codes":
+        if counted:  # one item per element: a batch (codes, applications)
             cap = self.model.batch_cap
         elif named.name.endswith("Connection"):
             cap = self.model.page_cap
@@ -332,3 +341,18 @@ def _default_size(argument: GraphQLArgument, counted: bool) -> int:
     if counted:
         return len(default) if isinstance(default, list) else 0
     return default if isinstance(default, int) and not isinstance(default, bool) else 0
+
+
+def _declared_size(definition: GraphQLField) -> ListSize | None:
+    """The field's @listSize, declared beside it in schema/."""
+    found = (definition.extensions or {}).get("strawberry-definition")
+    for directive in getattr(found, "directives", None) or ():
+        if isinstance(directive, ListSize):
+            return directive
+    return None
+
+
+def _given(node: FieldNode, names: list[str]) -> str | None:
+    """The first of `names` the field node passes an argument for."""
+    passed = {a.name.value for a in node.arguments or ()}
+    return next((n for n in names if n in passed), None)
