@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SEED_ENTERPRISES ?= 2000
 
-.PHONY: install run test lint typecheck schema bench-seed bench-audit bench-import bench-evaluate bench soak clean
+.PHONY: install run test lint typecheck schema bench-seed bench-review bench-audit bench-import bench-evaluate bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -45,6 +45,10 @@ clean:
 ## Time loading 100,000 demo enterprises on SQLite and PostgreSQL (figures for BENCHMARKS.md).
 bench-seed: install
 	$(BIN)/python -m bench.seed 100000
+
+## Credit reviews against plain lookups of the same codes, in one process (figures for BENCHMARKS.md).
+bench-review: install
+	$(BIN)/python -m bench.review
 
 ## Audited vs unaudited throughput and the writer's appends/s (figures for BENCHMARKS.md).
 bench-audit: install

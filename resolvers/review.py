@@ -289,11 +289,11 @@ def list_measures(
     if catalogue is None:
         return []
     domains = frozenset({domain}) if domain else None
-    return [
-        m
-        for m in catalogue.measures
-        if m.applies(scheme=scheme, grade=grade, domains=domains, on=day)
-    ]
+    return list(
+        catalogue.applying(
+            scheme=scheme, grade=grade, domains=domains, agency=None, on=day
+        )
+    )
 
 
 def list_programmes(ctx: Context, *, as_of: date | None) -> list[Programme]:

@@ -9,9 +9,21 @@ see (unpublished grades, penalties outside their publication window).
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.types import TypeEngine
 
 from auth.caller import Caller
 from hub.enums import PenaltyCategory, PenaltyStatus, PolicyStatus, Scheme
@@ -35,11 +47,12 @@ from hub.review.facts import (
     ReviewFacts,
     RiskOnFile,
 )
-from hub.review.vetoes import months_before, veto_events
+from hub.review.vetoes import months_before, veto_events, veto_rules
 from resolvers.access import (
     PUBLISHED_RATING_STATUSES,
     AnySelect,
     IntColumn,
+    StrColumn,
     penalty_rule,
     rating_rule,
     readable_datasets,
@@ -67,8 +80,11 @@ async def load_review_facts(
     veto_lookback_months: int,
 ) -> dict[str, Reviewed]:
     """The facts on `as_of` of every readable enterprise among `codes` (canonical)."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
     rows = await session.execute(
-        select_enterprises_for(caller).where(Enterprise.code.in_(set(codes)))
+        select_enterprises_for(caller).where(
+            _among(Enterprise.code, sorted(set(codes)), String, postgresql)
+        )
     )
     enterprises = {v.id: v for v in map(enterprise_view, rows)}
     if not enterprises:
@@ -81,7 +97,7 @@ async def load_review_facts(
         restricted = readable_datasets(
             stmt, caller, rule=true() if rule is None else rule, enterprise_id=column
         )
-        return restricted.where(column.in_(ids))
+        return restricted.where(_among(column, ids, Integer, postgresql))
 
     grades: dict[int, GradeFact] = {}
     ratings = scoped(
@@ -219,6 +235,7 @@ async def load_review_facts(
             owner, OpenRepair(id_, status, applied.astimezone(CST).date())
         )
 
+    rules = veto_rules(policies, as_of)
     return {
         view.code: Reviewed(
             view,
@@ -228,10 +245,7 @@ async def load_review_facts(
                 grade=grades.get(id_),
                 penalties=tuple(penalties.get(id_, ())),
                 vetoes=veto_events(
-                    policies,
-                    events.get(id_, ()),
-                    as_of=as_of,
-                    months=veto_lookback_months,
+                    rules, events.get(id_, ()), as_of=as_of, months=veto_lookback_months
                 ),
                 risk=risks.get(id_),
                 compulsory_insurance=id_ in listed,
@@ -241,3 +255,16 @@ async def load_review_facts(
         )
         for id_, view in enterprises.items()
     }
+
+
+def _among(
+    column: IntColumn | StrColumn,
+    values: list[Any],
+    item: type[TypeEngine[Any]],
+    postgresql: bool,
+) -> ColumnElement[bool]:
+    """`column` is one of `values`: one array parameter on PostgreSQL (a
+    thousand-element IN list costs a bind each to render and to send)."""
+    if postgresql:
+        return column == any_(bindparam(None, values, type_=ARRAY(item())))
+    return column.in_(values)

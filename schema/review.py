@@ -1,5 +1,6 @@
 """Credit reviews, subsidy checks and the measures catalogue (信用审查、奖惩措施)."""
 
+import functools
 from datetime import date
 from typing import Any
 
@@ -92,6 +93,10 @@ class Measure:
 
     @classmethod
     def of(cls, m: MeasureData) -> "Measure":
+        return _measure(m)
+
+    @classmethod
+    def build(cls, m: MeasureData) -> "Measure":
         return cls(
             code=m.code,
             direction=m.direction,
@@ -105,6 +110,12 @@ class Measure:
             effective_from=m.effective_from,
             effective_to=m.effective_to,
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _measure(m: MeasureData) -> Measure:
+    """Measures are policy, the same in every review: converted once."""
+    return Measure.build(m)
 
 
 @strawberry.type(description="The published grade in force on the review date.")

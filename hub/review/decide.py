@@ -94,12 +94,6 @@ def review(
     return CreditReview(facts, purpose, version, measures, inspection=decision)
 
 
-def subsidy_programme(
-    rulebook: Rulebook, facts: ReviewFacts, programme: str | None
-) -> Programme:
-    return _programme(rulebook, facts, programme)[0]
-
-
 def _programme(
     rulebook: Rulebook, facts: ReviewFacts, code: str | None
 ) -> tuple[Programme, str, frozenset[MeasureDomain]]:
@@ -122,15 +116,6 @@ def _programme(
     return found, policy.header.version, policy.domains
 
 
-def measures_for(
-    rulebook: Rulebook,
-    facts: ReviewFacts,
-    domains: frozenset[MeasureDomain] | None,
-    agency: AgencyKind | None,
-) -> tuple[Measure, ...]:
-    return _measures(rulebook, facts, domains, agency)
-
-
 def _measures(
     rulebook: Rulebook,
     facts: ReviewFacts,
@@ -142,11 +127,10 @@ def _measures(
     catalogue = rulebook.measures_on(facts.as_of)
     if grade is None or catalogue is None:
         return ()
-    return tuple(
-        m
-        for m in catalogue.measures
-        if m.applies(
-            scheme=grade.scheme, grade=grade.grade, domains=domains, on=facts.as_of
-        )
-        and (agency is None or agency in _ADMINISTERS_ALL or agency in m.agency_kinds)
+    return catalogue.applying(
+        scheme=grade.scheme,
+        grade=grade.grade,
+        domains=domains,
+        agency=None if agency in _ADMINISTERS_ALL else agency,
+        on=facts.as_of,
     )

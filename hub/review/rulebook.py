@@ -7,14 +7,22 @@ naming the file, the line and the reason (hub.evaluate.policy_source).
 """
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from auth.scopes import Purpose
-from hub.enums import Eligibility, InspectionBand, LoanRecommendation, MeasureDomain
+from hub.enums import (
+    AgencyKind,
+    Eligibility,
+    Grade,
+    InspectionBand,
+    LoanRecommendation,
+    MeasureDomain,
+    Scheme,
+)
 from hub.evaluate.policy_source import PolicyError, Table, read_document
 from hub.evaluate.rules import read_code
 from hub.evaluate.toml_lines import line_of
@@ -23,6 +31,7 @@ from hub.review.tables import DecisionTable, read_table
 
 POLICY_DIR = Path(__file__).parent / "policy"
 MAX_LOOKBACK_MONTHS = 60
+MAX_ANSWERS = 1024
 
 
 class FileKind(Enum):
@@ -60,6 +69,34 @@ class Header:
 class MeasuresCatalogue:
     header: Header
     measures: tuple[Measure, ...]
+    # A batch of 1,000 reviews asks the same few questions: answered once.
+    _answers: dict[tuple[object, ...], tuple[Measure, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def applying(
+        self,
+        *,
+        scheme: Scheme | None,
+        grade: Grade | None,
+        domains: frozenset[MeasureDomain] | None,
+        agency: AgencyKind | None,
+        on: date,
+    ) -> tuple[Measure, ...]:
+        """The measures in effect on `on` for the scheme, grade and domains,
+        that `agency` applies (None: any agency)."""
+        key = (scheme, grade, domains, agency, on)
+        found = self._answers.get(key)
+        if found is None:
+            if len(self._answers) >= MAX_ANSWERS:
+                self._answers.clear()
+            found = self._answers[key] = tuple(
+                m
+                for m in self.measures
+                if m.applies(scheme=scheme, grade=grade, domains=domains, on=on)
+                and (agency is None or agency in m.agency_kinds)
+            )
+        return found
 
 
 @dataclass(frozen=True, slots=True)
