@@ -31,7 +31,8 @@ from hub.review.applications import (
 from hub.review.rulebook import load_rulebook
 from resolvers.context import cst_date
 from resolvers.errors import HubError
-from resolvers.review import EligibilityRow, Reviewer, ReviewResult, report_line
+from resolvers.review import Reviewer, ReviewResult
+from resolvers.subsidy import EligibilityRow, check_eligibility, report_line
 
 subsidy_app = typer.Typer(
     help="Subsidy benchmark checks (信用基准评价).", no_args_is_help=True
@@ -126,7 +127,8 @@ def check_command(
             TextColumn("checking"), BarColumn(), MofNCompleteColumn(), console=console
         ) as bar:
             task = bar.add_task("check", total=len(listed))
-            return await reviewer.eligibility(
+            return await check_eligibility(
+                reviewer,
                 listed,
                 as_of=as_of.date() if as_of else None,
                 progress=lambda done, _total: bar.update(task, completed=done),

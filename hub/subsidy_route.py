@@ -32,7 +32,8 @@ from hub.review.rulebook import Rulebook
 from resolvers.context import cst_date
 from resolvers.errors import BadUserInput, Forbidden, HubError
 from resolvers.exports import parse_as_of
-from resolvers.review import Reviewer, report_line
+from resolvers.review import Reviewer
+from resolvers.subsidy import check_eligibility, report_line
 
 FORMATS = {"csv": FileFormat.CSV, "xlsx": FileFormat.XLSX}
 PARAMETERS = frozenset({"asOf"})
@@ -83,7 +84,7 @@ def subsidy_route(
                         "format": fmt.value,
                         "asOf": as_of.isoformat(),
                     }
-                rows = await reviewer.eligibility(applications, as_of=as_of)
+                rows = await check_eligibility(reviewer, applications, as_of=as_of)
         except HubError as e:
             if draft is not None:
                 draft.reason = e.reason

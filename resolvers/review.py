@@ -5,7 +5,7 @@ arguments, reads the facts through the caller's row rules
 (resolvers/review_facts.py) and hands both over.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -14,14 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.caller import INTERNAL_KINDS, Caller
 from auth.purpose import PURPOSE_HEADER
 from auth.scopes import PURPOSES, Purpose
-from hub.enums import Eligibility, Grade, MeasureDomain, Scheme
+from hub.enums import Grade, MeasureDomain, Scheme
 from hub.evaluate.policy import SchemePolicy
-from hub.review.applications import Application, ReportLine
 from hub.review.decide import CreditReview, ReviewError, review
 from hub.review.facts import ReviewFacts
 from hub.review.measures import Measure
-from hub.review.rulebook import Programme, Rulebook
-from hub.review.tables import Reason
+from hub.review.rulebook import Rulebook
 from resolvers.context import Context, serialized
 from resolvers.enterprise import require_credit_code
 from resolvers.errors import BadUserInput, Forbidden
@@ -29,28 +27,12 @@ from resolvers.review_facts import Reviewed, load_review_facts
 from resolvers.views import EnterpriseView
 
 EARLIEST = date(2000, 1, 1)
-# A subsidy batch is decided this many applications at a time.
-CHUNK = 1000
 
 
 @dataclass(frozen=True, slots=True)
 class ReviewResult:
     enterprise: EnterpriseView
     review: CreditReview
-
-
-@dataclass(frozen=True, slots=True)
-class EligibilityRow:
-    """A checked application, or why it could not be checked."""
-
-    application: Application
-    code: str | None = None  # canonical
-    enterprise: EnterpriseView | None = None
-    programme: str | None = None
-    outcome: Eligibility | None = None
-    reasons: tuple[Reason[Eligibility], ...] = ()
-    error_reason: str | None = None
-    error_message: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +53,7 @@ class Reviewer:
             ctx.caller,
             ctx.today,
             ctx.settings.official_scheme,
-            _rulebook(ctx),
+            rulebook_of(ctx),
             ctx.policies,
         )
 
@@ -186,90 +168,8 @@ class Reviewer:
         except ReviewError as e:
             raise BadUserInput(e.message, reason=e.reason, field=e.field) from None
 
-    async def eligibility(
-        self,
-        applications: Sequence[Application],
-        *,
-        as_of: date | None,
-        progress: Callable[[int, int], None] | None = None,
-    ) -> list[EligibilityRow]:
-        """Check every application; a bad line gets its error, never stops the list."""
-        day = self.as_of(as_of)
-        rows: list[EligibilityRow] = []
-        total = len(applications)
-        for start in range(0, total, CHUNK):
-            rows += await self._chunk(applications[start : start + CHUNK], day)
-            if progress is not None:
-                progress(min(start + CHUNK, total), total)
-        return rows
 
-    async def _chunk(
-        self, applications: Sequence[Application], day: date
-    ) -> list[EligibilityRow]:
-        canonical: dict[int, str] = {}
-        rows: dict[int, EligibilityRow] = {}
-        for index, a in enumerate(applications):
-            try:
-                canonical[index] = require_credit_code(a.code, field="code")
-            except BadUserInput as e:
-                rows[index] = EligibilityRow(
-                    a, error_reason=e.reason, error_message=e.message
-                )
-        found = await self.facts(sorted(set(canonical.values())), day)
-        for index, code in canonical.items():
-            a = applications[index]
-            reviewed = found.get(code)
-            if reviewed is None:
-                rows[index] = EligibilityRow(
-                    a,
-                    code,
-                    error_reason="ENTERPRISE_NOT_FOUND",
-                    error_message=f"no enterprise with credit code {code} is visible to this client",
-                )
-                continue
-            try:
-                decided = review(
-                    self.rulebook,
-                    reviewed.facts,
-                    purpose=Purpose.SUBSIDY_REVIEW,
-                    programme=a.programme,
-                    agency=self.caller.kind,
-                )
-            except ReviewError as e:
-                rows[index] = EligibilityRow(
-                    a,
-                    code,
-                    reviewed.enterprise,
-                    error_reason=e.reason,
-                    error_message=e.message,
-                )
-                continue
-            assert decided.subsidy is not None
-            assert decided.programme is not None
-            rows[index] = EligibilityRow(
-                a,
-                code,
-                reviewed.enterprise,
-                decided.programme.code,
-                decided.subsidy.outcome,
-                decided.subsidy.reasons,
-            )
-        return [rows[i] for i in range(len(applications))]
-
-
-def report_line(row: EligibilityRow) -> ReportLine:
-    """What the report file says of a checked application."""
-    return ReportLine(
-        row.application,
-        row.enterprise.name if row.enterprise else None,
-        row.programme,
-        row.outcome,
-        row.reasons,
-        f"{row.error_reason}: {row.error_message}" if row.error_reason else None,
-    )
-
-
-def _rulebook(ctx: Context) -> Rulebook:
+def rulebook_of(ctx: Context) -> Rulebook:
     if ctx.rulebook is None:
         raise RuntimeError("the review policy was not loaded at start-up")
     return ctx.rulebook
@@ -285,7 +185,7 @@ def list_measures(
 ) -> list[Measure]:
     """The catalogue's measures in effect on `as_of` (today), narrowed as asked."""
     day = as_of or ctx.today
-    catalogue = _rulebook(ctx).measures_on(day)
+    catalogue = rulebook_of(ctx).measures_on(day)
     if catalogue is None:
         return []
     domains = frozenset({domain}) if domain else None
@@ -294,15 +194,6 @@ def list_measures(
             scheme=scheme, grade=grade, domains=domains, agency=None, on=day
         )
     )
-
-
-def list_programmes(ctx: Context, *, as_of: date | None) -> list[Programme]:
-    """Subsidy programmes in effect on `as_of` (today), the default first."""
-    policy = _rulebook(ctx).subsidy_on(as_of or ctx.today)
-    if policy is None:
-        return []
-    default = policy.programmes[policy.default_programme]
-    return [default, *(p for p in policy.programmes.values() if p is not default)]
 
 
 def stated_purpose_header(ctx: Context) -> str | None:
@@ -331,22 +222,3 @@ async def get_credit_reviews(
     )
     ctx.returned_codes.update(r.enterprise.code for r in results if r is not None)
     return results
-
-
-@serialized
-async def check_applications(
-    ctx: Context, applications: Sequence[Application], *, as_of: date | None
-) -> list[EligibilityRow]:
-    reviewer = Reviewer.of(ctx)
-    reviewer.check_purpose(Purpose.SUBSIDY_REVIEW, stated_purpose_header(ctx))
-    limit = ctx.settings.max_batch_codes
-    if len(applications) > limit:
-        raise BadUserInput(
-            f"applications holds {len(applications)} lines; at most {limit} per request",
-            reason="TOO_MANY_CODES",
-            field="applications",
-            maxCodes=limit,
-        )
-    rows = await reviewer.eligibility(applications, as_of=as_of)
-    ctx.returned_codes.update(r.code for r in rows if r.enterprise and r.code)
-    return rows

@@ -24,6 +24,7 @@ from schema.repair import RepairMutation, RepairQuery
 from schema.review import ReviewQuery
 from schema.risk import RiskQuery
 from schema.subscriptions import Subscription
+from schema.subsidy import SubsidyQuery
 from schema.watchlist import WatchlistMutation, WatchlistQuery
 from schema.webhooks import WebhooksMutation, WebhooksQuery
 
@@ -44,6 +45,7 @@ Query = merge_types(
         RepairQuery,
         RedBlackQuery,
         ReviewQuery,
+        SubsidyQuery,
         PublicationQuery,
         WebhooksQuery,
     ),
