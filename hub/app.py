@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from auth.directory import Directory
@@ -25,6 +25,9 @@ from hub.exports_route import export_route
 from hub.graphql import HubGraphQL, create_schema
 from hub.limits.guard import guard_for
 from hub.logs import configure_logging
+from hub.portal.public import PublicGraphQL
+from hub.portal.routes import portal_routes
+from hub.portal.site import Site
 from hub.request_id import RequestIdMiddleware
 from hub.review.rulebook import load_rulebook
 from hub.subsidy_route import subsidy_route
@@ -90,22 +93,29 @@ def create_app(
     )
     limits = guard_for(schema._schema, settings)
 
-    async def home(_request: Request) -> Response:
-        return RedirectResponse("/graphql")
-
     async def healthz(_request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     app = Starlette(
         debug=False,
         routes=[
-            Route("/", home),
             Route("/healthz", healthz),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),  # graphql-transport-ws
             export_route(settings, sessionmaker),
             subsidy_route(settings, sessionmaker, policies=policies, rulebook=rulebook),
             *oauth.routes(),
+            *portal_routes(
+                Site(
+                    PublicGraphQL(
+                        schema,
+                        settings=settings,
+                        sessionmaker=sessionmaker,
+                        policies=policies,
+                        rulebook=rulebook,
+                    )
+                )
+            ),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),

@@ -17,12 +17,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hub.audit.draft import AuditDraft
 from hub.audit.record import EntryKind
 from hub.audit.writer import AuditUnavailable, AuditWriter
+from hub.portal.paths import PORTAL_PAGES, PORTAL_PREFIXES
 from hub.request_id import request_id_of
 
 log = logging.getLogger("hub.audit")
 
-AUDITED = {"/graphql": EntryKind.GRAPHQL, "/oauth/token": EntryKind.TOKEN}
-AUDITED_PREFIXES = {"/exports/": EntryKind.EXPORT, "/subsidy/": EntryKind.EXPORT}
+AUDITED = {
+    "/graphql": EntryKind.GRAPHQL,
+    "/oauth/token": EntryKind.TOKEN,
+    # The public portal's pages (hub/portal/); its static files are not audited.
+    **{path: EntryKind.PORTAL for path in PORTAL_PAGES},
+}
+AUDITED_PREFIXES = {
+    "/exports/": EntryKind.EXPORT,
+    "/subsidy/": EntryKind.EXPORT,
+    **{prefix: EntryKind.PORTAL for prefix in PORTAL_PREFIXES},
+}
 RETRY_AFTER_SECONDS = b"5"
 
 

@@ -30,7 +30,9 @@ class AuditNotes(SchemaExtension):
             draft.operation_name = draft.operation_name or _operation_name(
                 ec.graphql_document
             )
-            draft.enterprises = tuple(await returned_enterprise_codes(context))
+            # A portal page may run several operations on one request: keep all.
+            returned = await returned_enterprise_codes(context)
+            draft.enterprises = tuple(sorted({*draft.enterprises, *returned}))
 
 
 def _operation_name(document: DocumentNode | None) -> str | None:

@@ -15,6 +15,7 @@ class EntryKind(Enum):
     IMPORT = "IMPORT"  # a file imported (or refused) by `hub import`
     EXPORT = "EXPORT"  # a dataset downloaded (or refused) at /exports/
     ADMIN = "ADMIN"  # a client's persisted operations changed (`hub operations`)
+    PORTAL = "PORTAL"  # a page of the public portal (hub/portal/), read as the public
 
 
 class Outcome(Enum):
