@@ -5,7 +5,15 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-from hub.portal import home
+from hub.portal import (
+    dashboard,
+    downloads,
+    enterprise,
+    home,
+    notice,
+    ratings,
+    red_black,
+)
 from hub.portal.site import STATIC, Site
 
 
@@ -21,5 +29,11 @@ class Static(StaticFiles):
 def portal_routes(site: Site) -> list[BaseRoute]:
     return [
         *home.routes(site),
+        *enterprise.routes(site),
+        *ratings.routes(site),
+        *notice.routes(site),
+        *red_black.routes(site),
+        *downloads.routes(site),
+        *dashboard.routes(site),
         Mount("/static", Static(directory=STATIC), name="portal-static"),
     ]

@@ -1,0 +1,9 @@
+"""Portal page module (ratings): filled in by its owner."""
+
+from starlette.routing import Route
+
+from hub.portal.site import Site
+
+
+def routes(site: Site) -> list[Route]:
+    return []
