@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SEED_ENTERPRISES ?= 2000
 
-.PHONY: install run test lint typecheck schema bench-seed bench-review bench-audit bench-import bench-evaluate bench soak clean
+.PHONY: install run test lint typecheck schema bench-seed bench-portal bench-review bench-search bench-audit bench-import bench-evaluate bench soak clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11+ is needed")'
@@ -46,9 +46,18 @@ clean:
 bench-seed: install
 	$(BIN)/python -m bench.seed 100000
 
+## Portal pages at 100,000 enterprises: median render time of each (figures for BENCHMARKS.md).
+bench-portal: install
+	$(BIN)/python -m bench.portal
+
 ## Credit reviews against plain lookups of the same codes, in one process (figures for BENCHMARKS.md).
 bench-review: install
 	$(BIN)/python -m bench.review
+
+## Name search with the trigram indexes and as a plain scan, on the `bench` database of
+## `make bench` and a 100,000-enterprise SQLite file, in one process (BENCHMARKS.md).
+bench-search: install
+	$(BIN)/python -m bench.search
 
 ## Audited vs unaudited throughput and the writer's appends/s (figures for BENCHMARKS.md).
 bench-audit: install

@@ -99,6 +99,16 @@ class Enterprise(Base):
     """A supervised enterprise; the credit code is the business key."""
 
     __tablename__ = "enterprise"
+    __table_args__ = (
+        # Substring search on names (resolvers/name_search.py). SQLite's index
+        # is an FTS5 table with triggers, made by migration 0010, not a model.
+        Index(
+            "ix_enterprise_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(18), unique=True)

@@ -19,6 +19,7 @@ from resolvers.graph import (
     load_enterprises_by_codes,
     select_enterprises,
 )
+from resolvers.name_search import name_contains, search_text
 from resolvers.pagination import Page, PageRequest, make_page
 from resolvers.views import EnterpriseView
 
@@ -128,15 +129,9 @@ async def list_enterprises(
         )
     if f.supervision_category is not None:
         stmt = stmt.where(Enterprise.supervision_category == f.supervision_category)
-    if f.name_contains:
-        pattern = (
-            "%"
-            + f.name_contains.replace("\\", "\\\\")
-            .replace("%", "\\%")
-            .replace("_", "\\_")
-            + "%"
-        )
-        stmt = stmt.where(Enterprise.name.like(pattern, escape="\\"))
+    text = search_text(f.name_contains, field="filter.nameContains")
+    if text is not None:
+        stmt = name_contains(stmt, text, dialect=ctx.db.get_bind().dialect.name)
     rating_condition = _rating_condition(ctx, f)
     if rating_condition is not None:
         stmt = stmt.where(rating_condition)

@@ -47,7 +47,7 @@ def policy_in_force(
     )
 
 
-def _covers_year(year: int) -> ColumnElement[bool]:
+def covers_year(year: int) -> ColumnElement[bool]:
     return and_(
         InsurancePolicy.status != PolicyStatus.SURRENDERED,
         InsurancePolicy.start_date <= date(year, 12, 31),
@@ -71,7 +71,7 @@ async def list_enrollment(
         CompulsoryInsurance.year == year,
     )
     insured = exists().where(
-        InsurancePolicy.enterprise_id == Enterprise.id, _covers_year(year)
+        InsurancePolicy.enterprise_id == Enterprise.id, covers_year(year)
     )
     stmt = select_enterprises(ctx).where(listed | insured)
     if f.district is not None:
@@ -103,7 +103,7 @@ async def list_enrollment(
             )
         )
         stmt_p = select_policies(ctx).where(
-            InsurancePolicy.enterprise_id.in_(ids), _covers_year(year)
+            InsurancePolicy.enterprise_id.in_(ids), covers_year(year)
         )
         for row in await ctx.db.execute(
             stmt_p.order_by(InsurancePolicy.start_date.desc())

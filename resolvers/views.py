@@ -49,6 +49,7 @@ class RatingView:
     decided_at: datetime
     valid_from: date
     valid_to: date | None
+    notice_until: date | None
     enterprise: "EnterpriseView | None" = None
 
 

@@ -23,6 +23,7 @@ from schema.red_black import RedBlackQuery
 from schema.repair import RepairMutation, RepairQuery
 from schema.review import ReviewQuery
 from schema.risk import RiskQuery
+from schema.statistics import StatisticsQuery
 from schema.subscriptions import Subscription
 from schema.subsidy import SubsidyQuery
 from schema.watchlist import WatchlistMutation, WatchlistQuery
@@ -48,6 +49,7 @@ Query = merge_types(
         SubsidyQuery,
         PublicationQuery,
         WebhooksQuery,
+        StatisticsQuery,
     ),
 )
 

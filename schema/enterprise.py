@@ -25,7 +25,9 @@ class EnterpriseFilter:
     )
     supervision_category: SupervisionCategory | None = None
     name_contains: str | None = strawberry.field(
-        default=None, description="Substring of the name."
+        default=None,
+        description="Substring of the name (trimmed; ASCII letters in any case; at "
+        "most 100 characters, TEXT_TOO_LONG beyond), served by a trigram index.",
     )
     rating_year: int | None = strawberry.field(
         default=None, description="Has a published grade for this year."

@@ -80,6 +80,10 @@ class Rating:
     valid_to: date | None = strawberry.field(
         description="Last day in force (有效期止); null while open-ended."
     )
+    notice_until: date | None = strawberry.field(
+        description="Last day of the public notice (公示截止): while the status is "
+        "IN_PUBLIC_NOTICE, objections are taken until then."
+    )
     enterprise: "Enterprise" = strawberry.field(description="The rated enterprise.")
 
 

@@ -69,7 +69,8 @@ class AuditMiddleware:
         start = next((m for m in held if m["type"] == "http.response.start"), None)
         if start is None:
             return
-        if _is_ide_page(start):  # GraphiQL for a browser: no data, not an access
+        if kind is EntryKind.GRAPHQL and _is_ide_page(start):
+            # GraphiQL for a browser: no data, not an access (a portal page is one)
             for message in held:
                 await send(message)
             return
