@@ -113,7 +113,8 @@ def create_app(
                         sessionmaker=sessionmaker,
                         policies=policies,
                         rulebook=rulebook,
-                    )
+                    ),
+                    cache_seconds=settings.portal_cache_seconds,
                 )
             ),
         ],

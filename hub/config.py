@@ -60,6 +60,8 @@ class Settings:
     keys_dir: Path = Path("var/keys")
     # How stale the per-worker view of clients and revocations may be.
     auth_cache_seconds: float = 5.0
+    # The portal's dashboard and red/black pages: a shared answer's lifetime.
+    portal_cache_seconds: float = 60.0
     external_issuer: str | None = None
     external_jwks_file: Path | None = None
     external_audience: str | None = None
@@ -117,6 +119,8 @@ class Settings:
                 f"HUB_TOKEN_TTL_SECONDS must be 1..{MAX_TOKEN_TTL_SECONDS}, "
                 f"got {self.token_ttl_seconds}"
             )
+        if self.portal_cache_seconds < 0:
+            raise ValueError("HUB_PORTAL_CACHE_SECONDS must not be negative")
         if self.auth_cache_seconds < 0:
             raise ValueError("HUB_AUTH_CACHE_SECONDS must not be negative")
         if self.external_issuer and self.external_jwks_file is None:
@@ -231,6 +235,9 @@ class Settings:
             ),
             keys_dir=Path(config("HUB_KEYS_DIR", default="var/keys")),
             auth_cache_seconds=config("HUB_AUTH_CACHE_SECONDS", cast=float, default=5),
+            portal_cache_seconds=config(
+                "HUB_PORTAL_CACHE_SECONDS", cast=float, default=60
+            ),
             external_issuer=config("HUB_EXTERNAL_ISSUER", default=None),
             external_jwks_file=_optional_path(
                 config("HUB_EXTERNAL_JWKS_FILE", default=None)

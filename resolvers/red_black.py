@@ -3,16 +3,16 @@
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.caller import Caller
 from hub.enums import Grade, Scheme
 from hub.models import CreditRating, District, Enterprise
-from resolvers.access import PUBLISHED_RATING_STATUSES, enterprise_rule
+from resolvers.access import enterprise_rule
 from resolvers.context import Context, serialized
 from resolvers.errors import BadUserInput
-from resolvers.rating import check_year
+from resolvers.rating import check_year, latest_in_force
 from resolvers.views import DistrictView
 
 # Jiangsu takes the lists from the grades in force on the last day of each
@@ -61,49 +61,28 @@ async def fetch_red_black(
 ) -> RedBlackList:
     """RED and BLACK enterprises on the half-year's last day, by district then code.
 
-    One statement: the published decisions covering the day are ranked per
-    enterprise (the one that took effect last wins, as in rating_in_force),
-    and only the winners graded RED or BLACK are kept.
+    One statement: the RED and BLACK published decisions covering the day
+    that no later overlapping decision supersedes (the one that took effect
+    last wins, as in rating_in_force).
     """
     as_of = half_year_end(year, half)
     r = CreditRating
-    ranked = (
-        select(
-            r.id,
-            r.enterprise_id,
-            r.grade,
-            r.valid_from,
-            func.row_number()
-            .over(
-                partition_by=r.enterprise_id,
-                order_by=(r.valid_from.desc(), r.id.desc()),
-            )
-            .label("place"),
-        )
-        .where(
-            r.scheme == scheme,
-            r.status.in_(PUBLISHED_RATING_STATUSES),
-            r.valid_from <= as_of,
-            or_(r.valid_to.is_(None), r.valid_to >= as_of),
-        )
-        .subquery()
-    )
     stmt = (
         select(
-            ranked.c.id,
+            r.id,
             Enterprise.code,
             Enterprise.name,
             District.code,
             District.name,
             District.name_en,
-            ranked.c.grade,
-            ranked.c.valid_from,
+            r.grade,
+            r.valid_from,
         )
-        .join(Enterprise, Enterprise.id == ranked.c.enterprise_id)
+        .join(Enterprise, Enterprise.id == r.enterprise_id)
         .join(District, District.code == Enterprise.district_code)
         .where(
-            ranked.c.place == 1,
-            ranked.c.grade.in_(LISTED_GRADES),
+            r.grade.in_(LISTED_GRADES),
+            *latest_in_force(r, scheme=scheme, as_of=as_of),
             enterprise_rule(caller),
         )
         .order_by(Enterprise.district_code, Enterprise.code)

@@ -22,7 +22,6 @@ from sqlalchemy import (
     case,
     func,
     literal_column,
-    or_,
     select,
 )
 from sqlalchemy.orm import QueryableAttribute, aliased
@@ -43,7 +42,7 @@ from resolvers.context import Context, serialized
 from resolvers.enterprise import require_district
 from resolvers.errors import BadUserInput
 from resolvers.one_trip import is_postgresql
-from resolvers.rating import check_year
+from resolvers.rating import check_year, latest_in_force
 from resolvers.views import DistrictView
 
 MAX_MONTHS = 120  # ten years of months: the longest range a figure covers
@@ -254,33 +253,14 @@ async def grade_distribution(
     year, as_of = grade_day(year, today=ctx.today)
     scheme = scheme or ctx.settings.official_scheme
     r = CreditRating
-    ranked = (
-        select(
-            r.enterprise_id,
-            r.grade,
-            func.row_number()
-            .over(
-                partition_by=r.enterprise_id,
-                order_by=(r.valid_from.desc(), r.id.desc()),
-            )
-            .label("place"),
-        )
-        .where(
-            r.scheme == scheme,
-            r.status.in_(PUBLISHED_RATING_STATUSES),
-            r.valid_from <= as_of,
-            or_(r.valid_to.is_(None), r.valid_to >= as_of),
-        )
-        .subquery()
-    )
     stmt = by_current_district(
-        select(*CURRENT_COLUMNS, ranked.c.grade, func.count())
-        .select_from(ranked)
-        .join(Enterprise, Enterprise.id == ranked.c.enterprise_id)
+        select(*CURRENT_COLUMNS, r.grade, func.count()).join(
+            Enterprise, Enterprise.id == r.enterprise_id
+        )
     )
-    stmt = stmt.where(ranked.c.place == 1, *visible(ctx, scope)).group_by(
-        *CURRENT_COLUMNS, ranked.c.grade
-    )
+    stmt = stmt.where(
+        *latest_in_force(r, scheme=scheme, as_of=as_of), *visible(ctx, scope)
+    ).group_by(*CURRENT_COLUMNS, r.grade)
     rows = (await ctx.db.execute(stmt)).all()
     grades = _grades_of(scheme, [row[3] for row in rows])
     counts: dict[str, dict[Grade, int]] = {}

@@ -864,3 +864,71 @@ class TestEveryPage:
         # and the published grade is shown
         page = await client.get(f"/enterprises/{owner.code}")
         assert '<span class="badge BLUE">蓝色</span>' in page.text
+
+
+class TestSharedAnswers:
+    """The red/black and dashboard pages share one answer a minute per worker."""
+
+    async def test_a_shared_list_is_kept_a_minute_and_still_audited(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        # given a red enterprise, and the list seen once
+        first = await company(db, "红榜甲公司")
+        await rate(db, first, Grade.RED)
+        seen = await client.get("/red-black?year=2026&half=1")
+        assert "红榜甲公司" in text_of(seen)
+        # when another turns red and the list is asked again at once
+        second = await company(db, "红榜乙公司")
+        await rate(db, second, Grade.RED)
+        again = await client.get("/red-black?year=2026&half=1")
+        # then the same answer, and its entry still names what it showed
+        assert "红榜乙公司" not in text_of(again)
+        entry = await entry_for(db, again)
+        assert (entry.operation_name, entry.enterprises) == (
+            "PortalRedBlack",
+            [first.code],
+        )
+
+
+class TestUnsharedAnswers:
+    @pytest.fixture
+    def settings(self, settings: Settings) -> Settings:
+        return replace(settings, portal_cache_seconds=0)
+
+    async def test_without_sharing_every_view_is_fresh(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        first = await company(db, "红榜丙公司")
+        await rate(db, first, Grade.RED)
+        await client.get("/red-black?year=2026&half=1")
+        second = await company(db, "红榜丁公司")
+        await rate(db, second, Grade.RED)
+        again = await client.get("/red-black?year=2026&half=1")
+        assert "红榜丁公司" in text_of(again)
+
+
+class TestRedBlackPages:
+    async def test_a_long_list_is_shown_a_hundred_at_a_time(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        # given 105 red enterprises
+        owners = [b.enterprise() for _ in range(105)]
+        db.add_all(owners)
+        await db.flush()
+        db.add_all(
+            b.rating(o, grade=Grade.RED, valid_from=date(2026, 1, 1)) for o in owners
+        )
+        await db.commit()
+        # when
+        first = await client.get("/red-black?year=2026&half=1")
+        second = await client.get("/red-black?year=2026&half=1&page=2")
+        beyond = await client.get("/red-black?year=2026&half=1&page=3")
+        # then
+        rows = re.compile(r'<tr>\s*<td><a href="/enterprises/')
+        assert (len(rows.findall(first.text)), len(rows.findall(second.text))) == (
+            100,
+            5,
+        )
+        assert "第 1 / 2 页" in text_of(first)
+        assert beyond.status_code == 400
+        assert len((await entry_for(db, second)).enterprises) == 5

@@ -279,7 +279,7 @@ DOWNLOADS = {
 def routes(site: Site) -> list[Route]:
     async def dashboard(request: Request) -> Response:
         variables = variables_of(request)
-        result = await site.ask(request, DASHBOARD, variables)
+        result = await site.ask_shared(request, DASHBOARD, variables)
         values: dict[str, Any] = {
             "nav": "dashboard",
             "form": {n: request.query_params.get(n, "").strip() for n in PARAMETERS},
@@ -313,7 +313,7 @@ def routes(site: Site) -> list[Route]:
             return PlainTextResponse(
                 "没有这项统计", status_code=404, headers=SECURITY_HEADERS
             )
-        result = await site.ask(request, spec.document, variables_of(request))
+        result = await site.ask_shared(request, spec.document, variables_of(request))
         failed = problem(result)
         if failed is not None or result.data is None:
             message, status = failed or ("统计暂不可用。", 500)
