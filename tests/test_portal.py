@@ -11,8 +11,9 @@ import httpx
 import pytest
 from markupsafe import escape
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.app import create_app
 from hub.config import Settings
 from hub.credit_code import complete_credit_code
 from hub.enums import Grade, ObjectionStatus, RatingStatus, Scheme
@@ -932,3 +933,28 @@ class TestRedBlackPages:
         assert "第 1 / 2 页" in text_of(first)
         assert beyond.status_code == 400
         assert len((await entry_for(db, second)).enterprises) == 5
+
+
+class TestTwoWorkers:
+    async def test_a_form_served_by_one_worker_is_taken_by_another(
+        self,
+        client: httpx.AsyncClient,
+        db: AsyncSession,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        clock: Clock,
+    ) -> None:
+        # given a form served by this app, and a second app (another worker)
+        rating = await in_notice(db)
+        fields = await objection_form(client, db, rating)
+        other = create_app(settings, sessionmaker=sessionmaker)
+        clock.advance(seconds=5)
+        # when the form is sent to the other worker
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=other), base_url="http://hub.test"
+        ) as second:
+            response = await post_objection(second, rating, fields)
+        await other.state.audit.aclose()
+        # then it is filed
+        assert response.status_code == 200, text_of(response)
+        assert await objection_count(db) == 1

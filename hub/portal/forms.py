@@ -8,12 +8,15 @@ few forms an hour. Both go with a honeypot field that people never fill.
 
 import hashlib
 import hmac
-import secrets
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import Enum
+from pathlib import Path
 
+from hub.webhooks.secrets import load_or_create_key
+
+KEY_FILE = "portal-forms.key"
 # Faster than a person fills the form in, or older than anyone takes.
 MIN_AGE = timedelta(seconds=3)
 MAX_AGE = timedelta(hours=2)
@@ -28,21 +31,30 @@ class TokenProblem(Enum):
 class FormTokens:
     """`issued_at.signature` with HMAC-SHA256 over the record and the time.
 
-    The key is random per process: after a restart, or on another worker,
-    a form served earlier is refused as INVALID and simply served again.
+    The key is a file every worker shares (made by the first that needs it,
+    beside the hub's other keys): a form served by one worker may be sent to
+    another, since each connection may land on any of them.
     """
 
     def __init__(
         self,
         clock: Callable[[], datetime],
         *,
+        key_file: Path,
         min_age: timedelta = MIN_AGE,
         max_age: timedelta = MAX_AGE,
     ) -> None:
         self.clock = clock
+        self.key_file = key_file
         self.min_age = min_age
         self.max_age = max_age
-        self._key = secrets.token_bytes(32)
+        self._loaded: bytes | None = None
+
+    @property
+    def _key(self) -> bytes:
+        if self._loaded is None:  # on first use: the app may never serve a form
+            self._loaded = load_or_create_key(self.key_file)
+        return self._loaded
 
     def issue(self, record: str) -> str:
         issued = int(self.clock().timestamp() * 1000)

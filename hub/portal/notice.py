@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from hub.portal.forms import FormTokens, SubmissionLimit, TokenProblem
+from hub.portal.forms import KEY_FILE, FormTokens, SubmissionLimit, TokenProblem
 from hub.portal.pages import PageError, data_of, page, page_error, render
 from hub.portal.params import Pager, text_param
 from hub.portal.site import Site
@@ -101,7 +101,7 @@ def _field(form: FormData, name: str) -> str:
 
 def routes(site: Site) -> list[Route]:
     clock = site.public.settings.clock
-    tokens = FormTokens(clock)
+    tokens = FormTokens(clock, key_file=site.public.settings.keys_dir / KEY_FILE)
     # Per process: with several workers each keeps its own count.
     limit = SubmissionLimit(clock)
 
