@@ -14,6 +14,8 @@ only narrows the rows down and LIKE decides, as PostgreSQL rechecks what its
 index found, so a search means the same whatever its length.
 """
 
+import unicodedata
+
 from sqlalchemy import Integer, String, and_, column, literal, select, table
 
 from hub.models import Enterprise
@@ -36,6 +38,13 @@ def search_text(raw: str | None, *, field: str) -> str | None:
     text = (raw or "").strip()
     if not text:
         return None
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        # NUL cannot reach PostgreSQL at all; no name holds a control character.
+        raise BadUserInput(
+            f"{field} holds a control character (such as NUL or a line break)",
+            reason="INVALID_TEXT",
+            field=field,
+        )
     if len(text) > MAX_LENGTH:
         raise BadUserInput(
             f"{field} holds {len(text)} characters; at most {MAX_LENGTH}",

@@ -18,7 +18,7 @@ from hub.models import Enterprise
 from seeds import builders as b
 from seeds.loader import load_demo
 from tests.conftest import Tokens
-from tests.helpers import data_of, post_graphql, without_cost
+from tests.helpers import data_of, error_of, post_graphql, without_cost
 
 pytestmark = pytest.mark.anyio
 
@@ -249,6 +249,17 @@ class TestNameContains:
                     },
                 }
             ],
+        }
+
+    @pytest.mark.parametrize("text", ["无锡\u0000化工", "无锡\n化工"])
+    async def test_control_characters_are_refused(
+        self, client: httpx.AsyncClient, text: str
+    ) -> None:
+        response = await post_graphql(client, SEARCH, {"text": text, "first": 20})
+        assert error_of(response)["extensions"] == {
+            "code": "BAD_USER_INPUT",
+            "reason": "INVALID_TEXT",
+            "field": "filter.nameContains",
         }
 
 
