@@ -50,6 +50,7 @@ TABLES = (
 BATCH_SIZE = 2_000
 MAX_ENTERPRISE_ID = 2 * 10**7 - 1  # the smaller credit-code body space, see _CodeMaker
 DYNAMIC_START = date(2020, 1, 1)  # the 12-point scheme applies province-wide
+NOTICE_OPEN_DAYS = 10  # demo grades in public notice take objections this long
 EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
 T = TypeVar("T")
@@ -474,9 +475,13 @@ class _Builder:
             published = date(year + 1, 5, 1)
             status = RatingStatus.FINAL
             days_before = self._int(1, 11)  # approved in the last days of April
+            notice_until = None
             if year == self.years[-1] and self.random() < 0.1:
                 status = RatingStatus.IN_PUBLIC_NOTICE  # objections still open
                 days_before = self._int(16, 30)
+                # Open for objections on the portal (no draw: the rest of the
+                # data stays the same).
+                notice_until = self.today + timedelta(days=NOTICE_OPEN_DAYS)
             common = {
                 "year": year,
                 "decided_by": CITY_DECIDER,
@@ -494,6 +499,7 @@ class _Builder:
                     score=score,
                     status=status,
                     reason=reason,
+                    notice_until=notice_until,
                     **common,
                 )
             )
@@ -517,6 +523,7 @@ class _Builder:
             "id": next(self.ids["credit_rating"]),
             "enterprise_id": eid,
             "scheme": scheme,
+            "notice_until": None,
             **fields,
         }
 

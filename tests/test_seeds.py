@@ -38,7 +38,12 @@ pytestmark = pytest.mark.anyio
 TODAY = date(2026, 6, 15)
 PG_URL = os.environ.get("HUB_TEST_DATABASE_URL")
 # Validity ends and publication ends may lie in the future; nothing else may.
-FUTURE_OK = {"valid_to", "publication_end_date", "end_date"}
+FUTURE_OK = {
+    "valid_to",
+    "publication_end_date",
+    "end_date",
+    "notice_until",
+}  # deadlines
 DYNAMIC_BANDS = [(11, Grade.GREEN), (6, Grade.BLUE), (3, Grade.YELLOW), (1, Grade.RED)]
 ANNUAL_BANDS = [
     (Decimal(95), Grade.GREEN),
@@ -161,6 +166,20 @@ class TestGenerator:
                         assert value.date() <= TODAY, column
                     elif isinstance(value, date) and column not in FUTURE_OK:
                         assert value <= TODAY, (column, row)
+
+    def test_grades_in_notice_take_objections(self, demo: dict[str, list[Row]]) -> None:
+        noticed = [
+            r
+            for r in demo["credit_rating"]
+            if r["status"] is RatingStatus.IN_PUBLIC_NOTICE
+        ]
+        assert noticed
+        assert all(r["notice_until"] > TODAY for r in noticed)
+        assert all(
+            r["notice_until"] is None
+            for r in demo["credit_rating"]
+            if r["status"] is not RatingStatus.IN_PUBLIC_NOTICE
+        )
 
     def test_decision_numbers(self, demo: dict[str, list[Row]]) -> None:
         penalties = demo["penalty_decision"]
