@@ -125,6 +125,11 @@ class KeyStore:
             self._refresh(force=True)
         return self._keys[-1]
 
+    def current(self) -> SigningKey | None:
+        """The newest key already on disk, creating none (the readiness probe)."""
+        self._refresh()
+        return self._keys[-1] if self._keys else None
+
     def verification_key(self, kid: str) -> ECKey | None:
         """The public key for `kid`, or None when no kept key has that kid."""
         self._refresh()

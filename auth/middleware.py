@@ -37,6 +37,7 @@ from auth.verified import VerifiedTokens
 from hub.audit.draft import draft_of
 from hub.config import Settings
 from hub.db import is_unavailable
+from hub.metrics import token_rejected
 from hub.request_id import request_id_of
 
 log = logging.getLogger("hub.auth")
@@ -122,6 +123,7 @@ class AuthMiddleware:
                 "bearer token refused",
                 extra={"reason": e.reason.value, "request_id": request_id_of(scope)},
             )
+            token_rejected("bearer", e.reason.value)
             if (draft := draft_of(scope)) is not None:
                 draft.reason = e.reason.value
             await unauthorized(e)(scope, receive, send)

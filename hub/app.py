@@ -1,13 +1,13 @@
 """Composition root: create_app(settings) builds the Starlette application."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from auth.directory import Directory
@@ -23,14 +23,19 @@ from hub.db import create_engine, create_sessionmaker
 from hub.evaluate.loading import active_policies
 from hub.exports_route import export_route
 from hub.graphql import HubGraphQL, create_schema
+from hub.health import Readiness, health_routes
 from hub.limits.guard import guard_for
 from hub.logs import configure_logging
+from hub.metrics import MetricsEndpoint
+from hub.metrics_collect import Sampler
 from hub.portal.public import PublicGraphQL
 from hub.portal.routes import portal_routes
 from hub.portal.site import Site
+from hub.replica import Replica
 from hub.request_id import RequestIdMiddleware
 from hub.review.rulebook import load_rulebook
 from hub.subsidy_route import subsidy_route
+from hub.tracing import enable_tracing
 
 AUDIT_POOL_SIZE = 2
 
@@ -51,18 +56,34 @@ def create_app(
         # of its own, never queued behind the requests holding the pool.
         audit_engine = create_engine(settings, pool_size=AUDIT_POOL_SIZE)
 
+    # Published-only queries read from the replica (hub/replica.py); its own
+    # engine and pool, whether or not a test passed the primary's sessionmaker.
+    replica = (
+        Replica(
+            create_engine(
+                replace(settings, database_url=settings.database_replica_url)
+            ),
+            max_lag_seconds=settings.replica_max_lag_seconds,
+        )
+        if settings.database_replica_url
+        else None
+    )
+
     audit = AuditWriter(audit_engine or sessionmaker, settings)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
         await audit.start()
+        await asyncio.to_thread(keys.signing_key)  # /readyz: loaded, or created
         yield
         await audit.aclose()  # what is queued is written before the engine goes
         await limits.aclose()  # the budget's Redis connections
         for owned in (engine, audit_engine):
             if owned is not None:
                 await owned.dispose()
+        if replica is not None:
+            await replica.aclose()
 
     keys = KeyStore(
         settings.keys_dir,
@@ -90,16 +111,19 @@ def create_app(
         rulebook=rulebook,
         authenticator=authenticator,  # subscriptions authenticate at connection_init
         audit=audit,
+        replica=replica,
     )
     limits = guard_for(schema._schema, settings)
 
-    async def healthz(_request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+    primary = engine or audit.engine  # a test's sessionmaker: one engine for both
+    pools = {"requests": primary, **({"audit": audit_engine} if audit_engine else {})}
+    metrics = MetricsEndpoint(settings, Sampler(pools, sessionmaker))
 
     app = Starlette(
         debug=False,
         routes=[
-            Route("/healthz", healthz),
+            *health_routes(Readiness(primary, audit, keys)),
+            Route("/metrics", metrics),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),  # graphql-transport-ws
             export_route(settings, sessionmaker),
@@ -113,6 +137,7 @@ def create_app(
                         sessionmaker=sessionmaker,
                         policies=policies,
                         rulebook=rulebook,
+                        replica=replica,
                     ),
                     cache_seconds=settings.portal_cache_seconds,
                 )
@@ -130,8 +155,10 @@ def create_app(
         ],
         lifespan=lifespan,
     )
+    enable_tracing(app, settings)  # HUB_OTEL_ENABLED; TracingUnavailable
     app.state.audit = audit
     app.state.limits = limits
+    app.state.replica = replica
     return app
 
 

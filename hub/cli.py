@@ -17,6 +17,8 @@ from sqlalchemy import func, select
 
 from hub.cli_audit import audit_app
 from hub.cli_auth import agency_app, client_app, demo_app, external_app, keys_app
+from hub.cli_backup import backup_command, restore_command
+from hub.cli_config import config_app
 from hub.cli_evaluate import evaluate_app
 from hub.cli_export import export_command
 from hub.cli_import import import_command
@@ -44,6 +46,8 @@ app.add_typer(demo_app)
 app.add_typer(audit_app, name="audit")
 app.command("import")(import_command)
 app.command("export")(export_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 app.add_typer(webhook_app, name="webhook")
 app.command("dispatch")(dispatch_command)
 app.add_typer(evaluate_app, name="evaluate")
@@ -51,6 +55,7 @@ app.add_typer(lists_app, name="lists")
 app.add_typer(operations_app, name="operations")
 app.command("review")(review_command)
 app.add_typer(subsidy_app, name="subsidy")
+app.add_typer(config_app, name="config")
 console = Console(stderr=True)
 
 

@@ -8,6 +8,7 @@ are one line and exit 1, never a traceback.
 
 import asyncio
 import json
+import math
 import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -234,7 +235,8 @@ def keys_rotate() -> None:
             settings.keys_dir,
             now=settings.clock(),
             token_ttl=settings.token_ttl_seconds,
-            leeway=LEEWAY_SECONDS,
+            # A worker may sign with the old key until it re-lists the directory.
+            leeway=LEEWAY_SECONDS + math.ceil(settings.auth_cache_seconds),
         )
     except (KeyStoreError, OSError) as e:
         fail(str(e))

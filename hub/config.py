@@ -1,5 +1,6 @@
 """Settings: every knob is a HUB_* environment variable (or a line in .env)."""
 
+import ipaddress
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -7,12 +8,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from starlette.config import Config
+from starlette.datastructures import Secret
 
 from hub.enums import Scheme
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///var/hub.db"
 DEFAULT_ISSUER = "http://127.0.0.1:8000"
 DEFAULT_AUDIENCE = "ecredit-hub"
+DEFAULT_METRICS_ALLOW = "127.0.0.1/32,::1/128"
 # RELIABILITY.md B2: access tokens live at most 15 minutes.
 MAX_TOKEN_TTL_SECONDS = 900
 
@@ -46,7 +49,12 @@ class Settings:
     # field-by-field completion, the same answers, several times the CPU.
     compiled_execution: bool = True
     db_pool_size: int = 10
+    # A PostgreSQL streaming replica for published-only queries (hub/replica.py);
+    # None: everything on the primary. Behind by more than the lag: primary.
+    database_replica_url: str | None = None
+    replica_max_lag_seconds: float = 5.0
     log_level: str = "INFO"
+    otel_enabled: bool = False  # OpenTelemetry tracing: needs the otel extra
     # Writes (归集): request bodies and uploaded files; `hub import` has no
     # body limit and takes --max-rows.
     max_body_bytes: int = 10 * 1024 * 1024
@@ -104,6 +112,12 @@ class Settings:
     budget_refill_per_second: float = 5_000.0
     redis_url: str | None = None  # shared by the workers; None: per worker
     redis_key_prefix: str = "hub:budget:"
+    # /metrics (hub/metrics.py): who may scrape it; other addresses get 404.
+    metrics_allow: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (
+        ipaddress.ip_network("127.0.0.1/32"),
+        ipaddress.ip_network("::1/128"),
+    )
+    metrics_token: Secret | None = None  # set: `Authorization: Bearer` required
     # Injected, not configured: tests pass a fixed clock.
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
     # Injected, not configured: seconds for the in-memory budgets' refill.
@@ -160,6 +174,13 @@ class Settings:
             raise ValueError(
                 "HUB_WEBHOOKS_RETRY_HOURS must be >= 0, HUB_WEBHOOKS_CONCURRENCY >= 1"
             )
+        if self.replica_max_lag_seconds <= 0:
+            raise ValueError("HUB_REPLICA_MAX_LAG_SECONDS must be positive")
+        if self.database_replica_url and not all(
+            url.startswith("postgresql")
+            for url in (self.database_url, self.database_replica_url)
+        ):
+            raise ValueError("HUB_DATABASE_REPLICA_URL: primary and replica PostgreSQL")
         self._check_limits()
 
     def _check_limits(self) -> None:
@@ -220,7 +241,13 @@ class Settings:
                 "HUB_COMPILED_EXECUTION", cast=bool, default=True
             ),
             db_pool_size=config("HUB_DB_POOL_SIZE", cast=int, default=10),
+            database_replica_url=config("HUB_DATABASE_REPLICA_URL", default=None)
+            or None,
+            replica_max_lag_seconds=config(
+                "HUB_REPLICA_MAX_LAG_SECONDS", cast=float, default=5.0
+            ),
             log_level=config("HUB_LOG_LEVEL", default="INFO"),
+            otel_enabled=config("HUB_OTEL_ENABLED", cast=bool, default=False),
             max_body_bytes=config(
                 "HUB_MAX_BODY_BYTES", cast=int, default=10 * 1024 * 1024
             ),
@@ -303,8 +330,109 @@ class Settings:
             ),
             redis_url=config("HUB_REDIS_URL", default=None) or None,
             redis_key_prefix=config("HUB_REDIS_KEY_PREFIX", default="hub:budget:"),
+            metrics_allow=tuple(
+                ipaddress.ip_network(cidr.strip(), strict=False)
+                for cidr in config(
+                    "HUB_METRICS_ALLOW", default=DEFAULT_METRICS_ALLOW
+                ).split(",")
+                if cidr.strip()
+            ),
+            metrics_token=config("HUB_METRICS_TOKEN", cast=Secret, default=None)
+            or None,
         )
 
 
 def _optional_path(value: str | None) -> Path | None:
     return Path(value) if value else None
+
+
+@dataclass(frozen=True, slots=True)
+class Variable:
+    """One HUB_* variable as the README's Configuration table shows it."""
+
+    name: str
+    default: str | None  # None: unset
+    meaning: str
+
+
+# Every variable Settings.from_env reads, in one place: `hub config check`
+# names the unknown ones, a test holds the README table to this list.
+VARIABLES: tuple[Variable, ...] = (
+    Variable("HUB_DATABASE_URL", DEFAULT_SQLITE_URL, "SQLite or PostgreSQL"),
+    Variable("HUB_DATABASE_REPLICA_URL", None, "PostgreSQL read replica"),
+    Variable(
+        "HUB_REPLICA_MAX_LAG_SECONDS", "5", "replica lag before the primary reads"
+    ),
+    Variable("HUB_HOST", "127.0.0.1", "bind address"),
+    Variable("HUB_PORT", "8000", "bind port"),
+    Variable("HUB_WORKERS", "1", "worker processes for `hub serve`"),
+    Variable("HUB_DEBUG", "false", "no effect (reserved)"),
+    Variable("HUB_GRAPHIQL", "true", "serve GraphiQL to browsers at /graphql"),
+    Variable("HUB_OFFICIAL_SCHEME", "JS_DYNAMIC_12", "currentRating's default scheme"),
+    Variable(
+        "HUB_ACTIVE_SCHEMES",
+        ",".join(s.value for s in Scheme),
+        "schemes the hub evaluates and manages",
+    ),
+    Variable("HUB_POLICY_DIR", None, "scheme policy files (unset: the shipped ones)"),
+    Variable("HUB_REVIEW_POLICY_DIR", None, "review policy (unset: the shipped one)"),
+    Variable("HUB_SELECTION_SHARE", "0.8", "emissions share of key enterprises"),
+    Variable("HUB_NOTICE_DAYS", "15", "public notice of evaluated grades"),
+    Variable("HUB_REPAIR_NOTICE_DAYS", "7", "public notice of a credit repair"),
+    Variable("HUB_REPAIR_LEVELS", "1", "grades a repair raises"),
+    Variable("HUB_REPAIR_FALSIFICATION_DAYS", "365", "no repair after faked data"),
+    Variable("HUB_MAX_PAGE_SIZE", "100", "largest `first`"),
+    Variable("HUB_MAX_BATCH_CODES", "1000", "most codes per batch field"),
+    Variable("HUB_COMPILED_EXECUTION", "true", "compiled execution plans"),
+    Variable("HUB_DB_POOL_SIZE", "10", "PostgreSQL connections per worker"),
+    Variable("HUB_DATABASE_REPLICA_URL", None, "replica for published-only reads"),
+    Variable("HUB_REPLICA_MAX_LAG_SECONDS", "5", "replica lag before the primary"),
+    Variable("HUB_LOG_LEVEL", "INFO", "JSON logs to stderr"),
+    Variable("HUB_OTEL_ENABLED", "false", "OpenTelemetry tracing (the otel extra)"),
+    Variable("HUB_METRICS_ALLOW", DEFAULT_METRICS_ALLOW, "who may scrape /metrics"),
+    Variable("HUB_METRICS_TOKEN", None, "bearer token /metrics requires"),
+    Variable("HUB_MAX_BODY_BYTES", "10485760", "largest request body"),
+    Variable("HUB_IMPORT_MAX_ROWS", "50000", "most rows in an uploaded file"),
+    Variable("HUB_SUBSCRIPTION_POLL_SECONDS", "1", "subscription poll interval"),
+    Variable("HUB_ISSUER", DEFAULT_ISSUER, "token iss and endpoint base URL"),
+    Variable("HUB_AUDIENCE", DEFAULT_AUDIENCE, "token aud"),
+    Variable("HUB_TOKEN_TTL_SECONDS", "900", "access-token lifetime"),
+    Variable("HUB_KEYS_DIR", "var/keys", "token signing keys"),
+    Variable("HUB_AUTH_CACHE_SECONDS", "5", "propagation budget of auth changes"),
+    Variable("HUB_PORTAL_CACHE_SECONDS", "60", "portal pages' cache lifetime"),
+    Variable("HUB_EXTERNAL_ISSUER", None, "the external issuer's iss"),
+    Variable("HUB_EXTERNAL_JWKS_FILE", None, "the external issuer's keys"),
+    Variable("HUB_EXTERNAL_AUDIENCE", None, "the external issuer's aud"),
+    Variable("HUB_AUDIT_BATCH_MAX", "500", "most entries in one group commit"),
+    Variable("HUB_AUDIT_BATCH_WAIT_MS", "3", "linger before a batch is written"),
+    Variable("HUB_AUDIT_QUEUE_MAX", "10000", "queued entries before 503"),
+    Variable("HUB_AUDIT_APPEND_TIMEOUT", "10", "wait for an entry's commit"),
+    Variable("HUB_AUDIT_CHECKPOINT_EVERY", "1000", "entries between checkpoints"),
+    Variable("HUB_AUDIT_CHECKPOINT_SECONDS", "300", "seconds between checkpoints"),
+    Variable("HUB_AUDIT_KEYS_DIR", "var/audit-keys", "audit signing keys"),
+    Variable(
+        "HUB_AUDIT_CHECKPOINT_FILE",
+        "var/audit-checkpoints.jsonl",
+        "checkpoints outside the database",
+    ),
+    Variable("HUB_AUDIT_RETENTION_DAYS", "1825", "default for `hub audit prune`"),
+    Variable("HUB_WEBHOOKS_ALLOW_HTTP_LOOPBACK", "false", "loopback receivers"),
+    Variable("HUB_WEBHOOKS_CONNECT_TIMEOUT", "3", "seconds to connect"),
+    Variable("HUB_WEBHOOKS_TIMEOUT", "10", "seconds for a delivery attempt"),
+    Variable("HUB_WEBHOOKS_RETRY_BASE_SECONDS", "10", "first retry delay"),
+    Variable("HUB_WEBHOOKS_RETRY_MAX_SECONDS", "3600", "longest retry delay"),
+    Variable("HUB_WEBHOOKS_RETRY_HOURS", "24", "retries before dead-lettering"),
+    Variable("HUB_WEBHOOKS_CONCURRENCY", "16", "webhooks served at once"),
+    Variable("HUB_MAX_DEPTH", "8", "deepest operation"),
+    Variable("HUB_MAX_ALIASES", "15", "most aliases"),
+    Variable("HUB_MAX_ROOT_FIELDS", "10", "most root fields"),
+    Variable("HUB_MAX_FIELDS", "200", "most fields selected"),
+    Variable("HUB_MAX_TOKENS", "2000", "most tokens in a document"),
+    Variable("HUB_MAX_COST", "50000", "largest cost of one request"),
+    Variable("HUB_MAX_QUERY_BYTES", "1048576", "largest JSON request body"),
+    Variable("HUB_REQUEST_TIMEOUT_SECONDS", "10", "execution time limit"),
+    Variable("HUB_BUDGET_POINTS", "100000", "a client's budget of cost points"),
+    Variable("HUB_BUDGET_REFILL_PER_SECOND", "5000", "budget refill per second"),
+    Variable("HUB_REDIS_URL", None, "Redis shared by the workers' budgets"),
+    Variable("HUB_REDIS_KEY_PREFIX", "hub:budget:", "the budgets' Redis keys"),
+)

@@ -46,6 +46,7 @@ from hub.persisted import (
     RequestAdapter,
     document_id_of,
 )
+from hub.replica import Replica, Route, route_of
 from hub.request_id import request_id_of
 from hub.review.rulebook import Rulebook
 from hub.ws_auth import SocketGate, TextFrames
@@ -83,7 +84,17 @@ class CloseSession(SchemaExtension):
         context = ec.context
         if isinstance(context, Context) and ec.operation_type is OperationType.QUERY:
             context.read_only = True
-            await begin_read_only(context.db)
+            # The operation type is first known here, so this is where a query
+            # may move to the replica: get_context's session has not been used
+            # yet (nothing before execution touches it), and swapping it now
+            # leaves every resolver, the commit and the close below unchanged.
+            if (
+                context.replica is not None
+                and route_of(context.caller, ec.operation_type) is Route.REPLICA
+            ):
+                context.db = await context.replica.read_session(context.db)
+            else:
+                await begin_read_only(context.db)
         yield
 
     async def on_operation(self) -> Any:
@@ -150,6 +161,7 @@ class HubGraphQL(GraphQL[Context, None]):
         rulebook: Rulebook,
         authenticator: Authenticator,
         audit: AuditWriter,
+        replica: Replica | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -163,6 +175,7 @@ class HubGraphQL(GraphQL[Context, None]):
         )
         self.settings = settings
         self.sessionmaker = sessionmaker
+        self.replica = replica
         self.policies = policies
         self.rulebook = rulebook
         self.persisted = PersistedDocuments(
@@ -232,6 +245,7 @@ class HubGraphQL(GraphQL[Context, None]):
             now=self.settings.clock(),
             policies=self.policies,
             rulebook=self.rulebook,
+            replica=self.replica,
         )
         request.state.context = context
         return context

@@ -5,7 +5,7 @@ import functools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +18,9 @@ from hub.enums import Scheme
 from hub.evaluate.policy import SchemePolicy
 from hub.review.rulebook import Rulebook
 from resolvers.errors import BadUserInput
+
+if TYPE_CHECKING:
+    from hub.replica import Replica
 
 CST = ZoneInfo("Asia/Shanghai")
 
@@ -51,6 +54,9 @@ class Context:
     # A query: its statements may run outside a transaction (hub.db), so it
     # must not write.
     read_only: bool = False
+    # HUB_DATABASE_REPLICA_URL: a query routed there swaps `db` for a replica
+    # session when it starts (hub.graphql.CloseSession, hub/replica.py).
+    replica: "Replica | None" = None
 
     @property
     def today(self) -> date:

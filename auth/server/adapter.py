@@ -34,6 +34,7 @@ from auth.tokens import LEEWAY_SECONDS, TokenRejected, parse_unverified
 from hub.audit.draft import AuditDraft, draft_of
 from hub.config import Settings
 from hub.db import is_unavailable
+from hub.metrics import TOKENS_ISSUED, token_rejected
 from hub.models import OAuthClient, RevokedToken
 from hub.request_id import request_id_of
 
@@ -74,7 +75,12 @@ class OAuthEndpoints:
 
     async def token(self, request: Request) -> Response:
         """RFC 6749 §4.4.2: the client credentials access token request."""
-        return await self._handle(request, self.server.create_token_response)
+        response = await self._handle(request, self.server.create_token_response)
+        if response.status_code == 200:
+            TOKENS_ISSUED.inc()
+        else:
+            token_rejected("token_endpoint", _error_of(response))
+        return response
 
     async def revoke(self, request: Request) -> Response:
         """RFC 7009 §2.1."""
@@ -262,6 +268,15 @@ async def persist(session: AsyncSession, exchange: Exchange, now: datetime) -> N
     await session.flush()
     stale = datetime.fromtimestamp(now.timestamp() - LEEWAY_SECONDS, UTC)
     await session.execute(delete(RevokedToken).where(RevokedToken.expires_at < stale))
+
+
+def _error_of(response: Response) -> str | None:
+    """The RFC 6749 §5.2 `error` code of a refusal, if it has one."""
+    try:
+        error = orjson.loads(bytes(response.body)).get("error")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return error if isinstance(error, str) else None
 
 
 def _claims_of(value: str | None) -> dict[str, object]:

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from hub.audit.draft import AuditDraft
 from hub.audit.record import EntryKind
 from hub.audit.writer import AuditUnavailable, AuditWriter
+from hub.metrics import observe_request
 from hub.portal.paths import PORTAL_PAGES, PORTAL_PREFIXES
 from hub.request_id import request_id_of
 
@@ -74,15 +75,17 @@ class AuditMiddleware:
             for message in held:
                 await send(message)
             return
+        draft.caller = scope["state"].get("caller")
+        record = draft.finish(start["status"])
         try:
-            draft.caller = scope["state"].get("caller")
-            await self.writer.append(draft.finish(start["status"]))
+            await self.writer.append(record)
         except AuditUnavailable:
             if start["status"] == 200:
                 log.error(
                     "audit unavailable: answer withheld",
                     extra={"request_id": draft.request_id},
                 )
+                observe_request(draft, record, withheld=True)
                 await _unavailable(send, draft.request_id, kind)
                 return
             # A refusal or failure carries no data: it goes out, its entry is lost.
@@ -90,6 +93,7 @@ class AuditMiddleware:
                 "audit unavailable: entry of a refusal lost",
                 extra={"request_id": draft.request_id},
             )
+        observe_request(draft, record)
         for message in held:
             await send(message)
 
@@ -106,9 +110,10 @@ class AuditMiddleware:
         async def audited(message: Message) -> None:
             nonlocal withheld
             if message["type"] == "http.response.start":
+                draft.caller = scope["state"].get("caller")
+                record = draft.finish(message["status"])
                 try:
-                    draft.caller = scope["state"].get("caller")
-                    await self.writer.append(draft.finish(message["status"]))
+                    await self.writer.append(record)
                 except AuditUnavailable:
                     if message["status"] == 200:
                         log.error(
@@ -116,12 +121,14 @@ class AuditMiddleware:
                             extra={"request_id": draft.request_id},
                         )
                         withheld = True
+                        observe_request(draft, record, withheld=True)
                         await _unavailable(send, draft.request_id, draft.kind)
                         return
                     log.error(
                         "audit unavailable: entry of a refusal lost",
                         extra={"request_id": draft.request_id},
                     )
+                observe_request(draft, record)
             if not withheld:
                 await send(message)
 

@@ -33,6 +33,7 @@ from hub.audit.chain import ENTRY, Head, insert_batch, lock_head
 from hub.audit.checkpoint import Checkpoint, append_checkpoint, sign_checkpoint
 from hub.audit.record import AuditRecord
 from hub.config import Settings
+from hub.metrics import AUDIT_BATCH, AUDIT_BATCH_FAILURES, AUDIT_QUEUE
 
 log = logging.getLogger("hub.audit")
 
@@ -102,6 +103,11 @@ class AuditWriter:
     def queue_depth(self) -> int:
         return len(self._queue)
 
+    @property
+    def accepting(self) -> bool:
+        """An append now would join a batch: not closed, the queue not full."""
+        return not self._closing and len(self._queue) < self.settings.audit_queue_max
+
     async def start(self) -> None:
         """Load (or create) the checkpoint signing key; fails loudly at startup."""
         await asyncio.to_thread(self.keys.signing_key)
@@ -115,6 +121,7 @@ class AuditWriter:
             log.error("audit queue full", extra={"depth": len(self._queue)})
             raise AuditUnavailable()
         self._queue.append(pending)
+        AUDIT_QUEUE.set(len(self._queue))
         self._ensure_task()
         try:
             async with asyncio.timeout(self.settings.audit_append_timeout or None):
@@ -167,12 +174,15 @@ class AuditWriter:
                 if wait and len(self._queue) < self.settings.audit_batch_max:
                     await asyncio.sleep(wait)
                 size = min(len(self._queue), self.settings.audit_batch_max)
-                await self._write([self._queue.popleft() for _ in range(size)])
+                batch = [self._queue.popleft() for _ in range(size)]
+                AUDIT_QUEUE.set(len(self._queue))
+                await self._write(batch)
                 if self._unfiled:
                     await self._file_checkpoints()
         except BaseException:
             _fail(self._queue)
             self._queue.clear()
+            AUDIT_QUEUE.set(0)
             raise
 
     async def _write(self, batch: list[_Pending]) -> None:
@@ -189,6 +199,7 @@ class AuditWriter:
                 await conn.commit()
         except Exception as e:
             self.stats.batches_failed += 1
+            AUDIT_BATCH_FAILURES.inc()
             # Not log.exception: SQLAlchemy's message carries the rows' values.
             log.error(
                 "audit batch failed", extra={"size": len(batch), "error": _cause(e)}
@@ -201,6 +212,7 @@ class AuditWriter:
         for pending, entry in zip(batch, entries, strict=True):
             if not pending.future.done():
                 pending.future.set_result(entry["seq"])
+        AUDIT_BATCH.observe(len(batch))
         self.stats.last_batch_size = len(batch)
         self.stats.max_batch_size = max(self.stats.max_batch_size, len(batch))
         self.stats.batches_written += 1

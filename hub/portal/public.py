@@ -18,6 +18,7 @@ from auth.caller import Caller
 from hub.config import Settings
 from hub.evaluate.loading import Policies
 from hub.graphql import format_error
+from hub.replica import Replica
 from hub.request_id import request_id_of
 from hub.review.rulebook import Rulebook
 from resolvers.context import Context
@@ -51,12 +52,14 @@ class PublicGraphQL:
         sessionmaker: async_sessionmaker[AsyncSession],
         policies: Policies,
         rulebook: Rulebook,
+        replica: Replica | None = None,
     ) -> None:
         self.schema = schema
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.policies = policies
         self.rulebook = rulebook
+        self.replica = replica
 
     async def run(
         self, request: Request, document: str, variables: dict[str, Any] | None = None
@@ -72,6 +75,7 @@ class PublicGraphQL:
             now=self.settings.clock(),
             policies=self.policies,
             rulebook=self.rulebook,
+            replica=self.replica,
         )
         result = await self.schema.execute(
             document, variable_values=variables, context_value=context

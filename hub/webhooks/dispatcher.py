@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.config import Settings
 from hub.db import commit
+from hub.metrics import WEBHOOK_FAILURES
 from hub.webhooks.delivery import DeliveryStatus, RetryPolicy
 from hub.webhooks.secrets import SecretBox, SecretUnreadable
 from hub.webhooks.transport import new_client, send_event
@@ -161,13 +162,13 @@ class Dispatcher:
             if not claimed:
                 return 0
             try:
-                return await self._deliver(endpoint_id)
+                return await self._deliver(endpoint_id, agency_id)
             finally:
                 async with self.sessionmaker() as session:
                     await release(session, endpoint_id, owner=self.owner)
                     await commit(session)
 
-    async def _deliver(self, endpoint_id: int) -> int:
+    async def _deliver(self, endpoint_id: int, agency_id: int) -> int:
         assert self._http is not None, "use the dispatcher as an async context manager"
         made = 0
         while not self.stopping.is_set():
@@ -213,6 +214,8 @@ class Dispatcher:
                         lease_until=now + self.lease,
                     )
                     await commit(session)
+                if status in (DeliveryStatus.FAILED, DeliveryStatus.DEAD):
+                    WEBHOOK_FAILURES.labels(str(agency_id)).inc()
                 if status is DeliveryStatus.FAILED:
                     log.info(
                         "webhook %s: event %s failed: %s",
