@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
@@ -746,6 +747,9 @@ class TestDelivery:
         assert receiver.ids() == []
 
 
+FAILURES = "hub_webhook_delivery_failures_total"
+
+
 class TestRetries:
     async def test_backoff_for_24_hours_then_dead_then_redelivered(
         self,
@@ -761,6 +765,8 @@ class TestRetries:
         receiver.status = 500
         receiver.reply_body = b"upstream down"
         bank = await agency(tokens)
+        labels = {"agency": str(bank.credentials.agency_id)}
+        failed_before = REGISTRY.get_sample_value(FAILURES, labels) or 0
         webhook_id = (await add_webhook(client, bank, receiver.url))["webhook"]["id"]
         (owner,) = await enterprises(db, "320205")
         await publish(sessionmaker, (owner, FeedDataset.RATING, "DOWNGRADED"))
@@ -793,6 +799,9 @@ class TestRetries:
         assert [d["attempt"] for d in log] == list(range(len(waits) + 1, 0, -1))
         assert {(d["webhookId"], d["httpStatus"]) for d in log} == {("evt_1", 500)}
         assert log[0]["error"] == "HTTP 500: upstream down"
+        # every failed attempt counted for the agency in /metrics
+        failed = REGISTRY.get_sample_value(FAILURES, labels) or 0
+        assert failed - failed_before == len(waits) + 1
         # and the endpoint moves on once the receiver is back
         receiver.status = 200
         await publish(sessionmaker, (owner, FeedDataset.RATING, "REPAIRED"))
