@@ -213,3 +213,24 @@ class TestDatabaseUnavailable:
         assert response.status_code == 503
         assert error_of(response)["extensions"]["reason"] == "DATABASE_UNAVAILABLE"
         assert "127.0.0.1" not in response.text
+
+    async def test_a_portal_page_says_so_too(self, settings: Settings) -> None:
+        # given a database that refuses connections
+        settings = replace(
+            settings, database_url="postgresql+asyncpg://postgres@127.0.0.1:1/none"
+        )
+        engine = create_engine(settings)
+        app = create_app(settings, sessionmaker=create_sessionmaker(engine))
+        transport = httpx.ASGITransport(app=app)
+        # when a visitor searches
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://hub.test"
+        ) as client:
+            response = await client.get("/", params={"q": "无锡化工"})
+        await app.state.audit.aclose()
+        await engine.dispose()
+        # then the page says the service is unavailable, without detail
+        assert response.status_code == 503
+        assert "服务暂时不可用" in response.text
+        assert "127.0.0.1" not in response.text
+        assert "Internal server error" not in response.text

@@ -17,7 +17,7 @@ from starlette.responses import Response
 from auth.caller import Caller
 from hub.config import Settings
 from hub.evaluate.loading import Policies
-from hub.graphql import format_error
+from hub.graphql import database_gone, format_error
 from hub.replica import Replica
 from hub.request_id import request_id_of
 from hub.review.rulebook import Rulebook
@@ -80,5 +80,10 @@ class PublicGraphQL:
         result = await self.schema.execute(
             document, variable_values=variables, context_value=context
         )
-        errors = [format_error(e, context.request_id) for e in result.errors or []]
-        return PublicResult(result.data, errors)
+        errors = result.errors or []
+        gone = database_gone(errors, context.request_id)
+        if gone is not None:  # as /graphql answers it: 503, no detail
+            return PublicResult(None, [gone])
+        return PublicResult(
+            result.data, [format_error(e, context.request_id) for e in errors]
+        )
