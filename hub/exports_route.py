@@ -5,26 +5,23 @@ streamed in chunks. The audit middleware commits the request's entry, with
 every enterprise in the file, before the first byte of data goes out.
 """
 
-import logging
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from auth.purpose import PurposeError, purpose_case_ref, stated_purpose
+from auth.purpose import purpose_case_ref, stated_purpose
 from hub.audit.draft import AuditDraft, draft_of
-from hub.audit.record import Outcome
 from hub.config import Settings
-from hub.db import is_unavailable
 from hub.enums import Scheme
 from hub.export_files import MEDIA_TYPES, FileFormat, encode
-from hub.graphql import RETRY_AFTER_SECONDS, caller_of
-from hub.request_id import request_id_of
+from hub.graphql import caller_of
+from hub.route_errors import refused
 from resolvers.context import cst_date
-from resolvers.errors import BadUserInput, Forbidden, HubError, NotFound
+from resolvers.errors import BadUserInput
 from resolvers.export_specs import ExportSpec, Selection
 from resolvers.exports import (
     check_scheme,
@@ -36,10 +33,7 @@ from resolvers.exports import (
     summarize,
 )
 
-log = logging.getLogger("hub.exports")
-
 PARAMETERS = frozenset({"asOf", "scheme"})
-STATUS = {BadUserInput: 400, Forbidden: 403, NotFound: 404}
 
 
 def export_route(
@@ -59,20 +53,11 @@ def export_route(
                 _note_request(draft, spec, fmt, selection)
             async with sessionmaker() as session:
                 summary = await summarize(session, spec, selection)
-        except HubError as e:
-            if draft is not None:
-                draft.reason = e.reason
-            return refusal(STATUS.get(type(e), 400), e.message, e.extensions)
-        except PurposeError as e:
-            if draft is not None:
-                draft.outcome, draft.reason = Outcome.DENIED, e.reason
-            return refusal(
-                400, e.message, {"code": "BAD_USER_INPUT", "reason": e.reason}
-            )
         except Exception as e:
-            if not is_unavailable(e):
+            answer = refused(request, draft, e)
+            if answer is None:
                 raise
-            return database_unavailable(request)
+            return answer
         if draft is not None:
             draft.enterprises = tuple(summary.codes)
             draft.variables["rows"] = summary.rows
@@ -174,27 +159,3 @@ def content_disposition(spec: ExportSpec, fmt: FileFormat, s: Selection) -> str:
         f'attachment; filename="{spec.name}{stem}"; '
         f"filename*=UTF-8''{quote(spec.label + stem, safe='')}"
     )
-
-
-def refusal(status: int, message: str, extensions: dict[str, object]) -> Response:
-    return JSONResponse(
-        {"errors": [{"message": message, "extensions": extensions}]},
-        status,
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-def database_unavailable(request: Request) -> Response:
-    request_id = request_id_of(request.scope)
-    log.error("database unavailable", extra={"request_id": request_id})
-    response = refusal(
-        503,
-        "The database is unavailable; retry later.",
-        {
-            "code": "SERVICE_UNAVAILABLE",
-            "reason": "DATABASE_UNAVAILABLE",
-            "requestId": request_id,
-        },
-    )
-    response.headers["Retry-After"] = RETRY_AFTER_SECONDS
-    return response

@@ -7,6 +7,7 @@ codes and `extensions.reason` the precise cause. Unexpected errors are masked
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -279,25 +280,11 @@ class HubGraphQL(GraphQL[Context, None]):
     ) -> GraphQLHTTPResponse:
         context: Context = request.state.context
         errors = result.errors or []
-        if any(
-            e.original_error is not None and is_unavailable(e.original_error)
-            for e in errors
-        ):
-            log.error("database unavailable", extra={"request_id": context.request_id})
+        gone = database_gone(errors, context.request_id)
+        if gone is not None:
             context.response.status_code = 503
             context.response.headers["Retry-After"] = RETRY_AFTER_SECONDS
-            return {
-                "errors": [
-                    {
-                        "message": "The database is unavailable; retry later.",
-                        "extensions": {
-                            "code": "SERVICE_UNAVAILABLE",
-                            "reason": "DATABASE_UNAVAILABLE",
-                            "requestId": context.request_id,
-                        },
-                    }
-                ]
-            }
+            return {"errors": [gone]}
         draft = draft_of(request.scope)
         if draft is not None:
             draft.outcome = outcome_of(result)
@@ -310,6 +297,32 @@ class HubGraphQL(GraphQL[Context, None]):
         if result.extensions:
             body["extensions"] = result.extensions
         return body
+
+
+def database_gone(
+    errors: Sequence[GraphQLError], request_id: str
+) -> dict[str, Any] | None:
+    """The one error to answer instead of `errors` when they come from the
+    database being unavailable (logged once, no detail), else None."""
+    if not any(
+        e.original_error is not None and is_unavailable(e.original_error)
+        for e in errors
+    ):
+        return None
+    return unavailable_error(request_id)
+
+
+def unavailable_error(request_id: str) -> dict[str, Any]:
+    """What every route answers while the database is gone (logged once)."""
+    log.error("database unavailable", extra={"request_id": request_id})
+    return {
+        "message": "The database is unavailable; retry later.",
+        "extensions": {
+            "code": "SERVICE_UNAVAILABLE",
+            "reason": "DATABASE_UNAVAILABLE",
+            "requestId": request_id,
+        },
+    }
 
 
 def format_error(error: GraphQLError, request_id: str) -> dict[str, Any]:

@@ -16,28 +16,25 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from auth.caller import Caller
-from auth.purpose import PurposeError, purpose_case_ref, stated_purpose
+from auth.purpose import purpose_case_ref, stated_purpose
 from auth.scopes import Purpose, Scope
 from hub.audit.draft import AuditDraft, draft_of
-from hub.audit.record import Outcome
 from hub.config import Settings
-from hub.db import is_unavailable
 from hub.evaluate.loading import Policies
 from hub.export_files import MEDIA_TYPES, FileFormat
-from hub.exports_route import database_unavailable, refusal
 from hub.graphql import caller_of
 from hub.ingest.table import FileRejected
 from hub.review.applications import Application, read_applications, write_report
 from hub.review.rulebook import Rulebook
+from hub.route_errors import refused
 from resolvers.context import cst_date
-from resolvers.errors import BadUserInput, Forbidden, HubError
+from resolvers.errors import BadUserInput, Forbidden
 from resolvers.exports import parse_as_of
 from resolvers.review import Reviewer
 from resolvers.subsidy import check_eligibility, report_line
 
 FORMATS = {"csv": FileFormat.CSV, "xlsx": FileFormat.XLSX}
 PARAMETERS = frozenset({"asOf"})
-STATUS = {BadUserInput: 400, Forbidden: 403}
 
 
 def subsidy_route(
@@ -85,20 +82,11 @@ def subsidy_route(
                         "asOf": as_of.isoformat(),
                     }
                 rows = await check_eligibility(reviewer, applications, as_of=as_of)
-        except HubError as e:
-            if draft is not None:
-                draft.reason = e.reason
-            return refusal(STATUS.get(type(e), 400), e.message, e.extensions)
-        except PurposeError as e:
-            if draft is not None:
-                draft.outcome, draft.reason = Outcome.DENIED, e.reason
-            return refusal(
-                400, e.message, {"code": "BAD_USER_INPUT", "reason": e.reason}
-            )
         except Exception as e:
-            if not is_unavailable(e):
+            answer = refused(request, draft, e)
+            if answer is None:
                 raise
-            return database_unavailable(request)
+            return answer
         if draft is not None:
             draft.enterprises = tuple(r.code for r in rows if r.code and r.enterprise)
         stem = f"信用基准评价_{as_of.isoformat()}.{fmt.value}"
