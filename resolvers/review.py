@@ -16,8 +16,7 @@ from auth.purpose import PURPOSE_HEADER
 from auth.scopes import PURPOSES, Purpose
 from hub.enums import Grade, MeasureDomain, Scheme
 from hub.evaluate.policy import SchemePolicy
-from hub.review.decide import CreditReview, ReviewError, review
-from hub.review.facts import ReviewFacts
+from hub.review.decide import CreditReview, ReviewError, review, rules_for
 from hub.review.measures import Measure
 from hub.review.rulebook import Rulebook
 from resolvers.context import Context, serialized
@@ -137,36 +136,28 @@ class Reviewer:
             for i, c in enumerate(codes)
         ]
         day = self.as_of(as_of)
+        # The rules first: a refusal never depends on whether the codes exist,
+        # and no fact is read for a request that cannot be decided.
+        try:
+            rules_for(self.rulebook, purpose=purpose, programme=programme, on=day)
+        except ReviewError as e:
+            raise BadUserInput(e.message, reason=e.reason, field=e.field) from None
         found = await self.facts(canonical, day) if canonical else {}
-        results: dict[str, ReviewResult] = {}
-        for code, reviewed in found.items():
-            try:
-                decided = review(
+        return [
+            ReviewResult(
+                reviewed.enterprise,
+                review(
                     self.rulebook,
                     reviewed.facts,
                     purpose=purpose,
                     programme=programme,
                     agency=self.caller.kind,
-                )
-            except ReviewError as e:
-                raise BadUserInput(e.message, reason=e.reason, field=e.field) from None
-            results[code] = ReviewResult(reviewed.enterprise, decided)
-        if not found:
-            # Still check purpose and programme, so an error never depends on
-            # whether the codes exist.
-            self.check_rules(purpose, programme, day)
-        return [results.get(c) for c in canonical]
-
-    def check_rules(self, purpose: Purpose, programme: str | None, day: date) -> None:
-        try:
-            review(
-                self.rulebook,
-                ReviewFacts(code="", as_of=day, grade=None),
-                purpose=purpose,
-                programme=programme,
+                ),
             )
-        except ReviewError as e:
-            raise BadUserInput(e.message, reason=e.reason, field=e.field) from None
+            if (reviewed := found.get(c)) is not None
+            else None
+            for c in canonical
+        ]
 
 
 def rulebook_of(ctx: Context) -> Rulebook:

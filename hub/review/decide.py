@@ -5,6 +5,7 @@ the review date (hub/review/rulebook.py), never the database.
 """
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from auth.scopes import Purpose
@@ -18,7 +19,7 @@ from hub.enums import (
 from hub.review.facts import ReviewFacts
 from hub.review.measures import Measure
 from hub.review.rulebook import Programme, Rulebook
-from hub.review.tables import Decision
+from hub.review.tables import Decision, DecisionTable
 
 # The bureau administers every measure, so it sees them all.
 _ADMINISTERS_ALL = frozenset({AgencyKind.CITY_EPB, AgencyKind.COUNTY_EPB})
@@ -32,6 +33,16 @@ class ReviewError(Exception):
         self.message = message
         self.reason = reason
         self.field = field
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeRules:
+    """A review section's table for one purpose, from the version in effect."""
+
+    table: DecisionTable[Any]
+    domains: frozenset[MeasureDomain]
+    version: str
+    loan: bool  # the loan scale; otherwise the inspection bands
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +72,31 @@ def review(
     agency: AgencyKind | None = None,
 ) -> CreditReview:
     """Decide `purpose` for the enterprise whose facts these are."""
-    on = facts.as_of
-    if purpose is Purpose.SUBSIDY_REVIEW:
-        chosen, version, domains = _programme(rulebook, facts, programme)
+    rules = rules_for(rulebook, purpose=purpose, programme=programme, on=facts.as_of)
+    measures = _measures(rulebook, facts, rules.domains, agency)
+    if isinstance(rules, Programme):
         return CreditReview(
             facts,
             purpose,
-            version,
-            _measures(rulebook, facts, domains, agency),
-            subsidy=chosen.table.decide(facts),
-            programme=chosen,
+            rules.version,
+            measures,
+            subsidy=rules.table.decide(facts),
+            programme=rules,
         )
+    decision = rules.table.decide(facts)
+    if rules.loan:
+        return CreditReview(facts, purpose, rules.version, measures, loan=decision)
+    return CreditReview(facts, purpose, rules.version, measures, inspection=decision)
+
+
+def rules_for(
+    rulebook: Rulebook, *, purpose: Purpose, programme: str | None, on: date
+) -> "PurposeRules | Programme":
+    """The rules that decide `purpose` on `on`, or ReviewError saying why there
+    are none: asked before any fact is read, so a refusal never depends on
+    whether an enterprise exists."""
+    if purpose is Purpose.SUBSIDY_REVIEW:
+        return _programme(rulebook, on, programme)
     if programme is not None:
         raise ReviewError(
             "programme applies only to the purpose SUBSIDY_REVIEW",
@@ -86,21 +111,16 @@ def review(
             reason="PURPOSE_NOT_REVIEWED",
             field="purpose",
         )
-    decision = section.table.decide(facts)
-    measures = _measures(rulebook, facts, section.domains, agency)
-    version = policy.header.version
-    if section is policy.loan:
-        return CreditReview(facts, purpose, version, measures, loan=decision)
-    return CreditReview(facts, purpose, version, measures, inspection=decision)
+    return PurposeRules(
+        section.table, section.domains, policy.header.version, section is policy.loan
+    )
 
 
-def _programme(
-    rulebook: Rulebook, facts: ReviewFacts, code: str | None
-) -> tuple[Programme, str, frozenset[MeasureDomain]]:
-    policy = rulebook.subsidy_on(facts.as_of)
+def _programme(rulebook: Rulebook, on: date, code: str | None) -> Programme:
+    policy = rulebook.subsidy_on(on)
     if policy is None:
         raise ReviewError(
-            f"no subsidy programmes are in effect on {facts.as_of}",
+            f"no subsidy programmes are in effect on {on}",
             reason="PURPOSE_NOT_REVIEWED",
             field="asOf",
         )
@@ -113,7 +133,7 @@ def _programme(
             reason="UNKNOWN_PROGRAMME",
             field="programme",
         )
-    return found, policy.header.version, policy.domains
+    return found
 
 
 def _measures(

@@ -126,6 +126,8 @@ class Programme:
     code: str
     name: str
     table: DecisionTable[Eligibility]
+    version: str  # of the subsidy file it is in
+    domains: frozenset[MeasureDomain]  # the measures a check lists
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +248,7 @@ def _purpose_table(table: Table, scale: type[Enum]) -> PurposeTable:
 
 def _subsidy(root: Table, header: Header) -> SubsidyPolicy:
     root.allow((*_HEADER, "default_programme", "domains", "programmes"))
+    domains = root.choices("domains", MeasureDomain)
     programmes: dict[str, Programme] = {}
     for table in root.tables("programmes"):
         code = read_code(table)
@@ -253,7 +256,11 @@ def _subsidy(root: Table, header: Header) -> SubsidyPolicy:
             raise table.error("code", f"programme {code} is listed twice")
         name = table.text("name")
         programmes[code] = Programme(
-            code, name, read_table(table, Eligibility, ("code", "name"))
+            code,
+            name,
+            read_table(table, Eligibility, ("code", "name")),
+            header.version,
+            domains,
         )
     if not programmes:
         raise root.error(None, "no [[programmes]]")
@@ -263,9 +270,7 @@ def _subsidy(root: Table, header: Header) -> SubsidyPolicy:
             "default_programme",
             f"default_programme {default!r} is not one of the [[programmes]]",
         )
-    return SubsidyPolicy(
-        header, default, root.choices("domains", MeasureDomain), programmes
-    )
+    return SubsidyPolicy(header, default, domains, programmes)
 
 
 def _unique_codes(root: Table, key: str, codes: list[str]) -> None:
