@@ -7,6 +7,7 @@ are dealt out to the enterprises in memory.
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +28,16 @@ from hub.models import (
     RiskAssessment,
 )
 
+# The columns of an EventFact, in its fields' order.
+EVENT_FACT_COLUMNS: tuple[Any, ...] = (
+    EnvironmentalEvent.id,
+    EnvironmentalEvent.kind,
+    EnvironmentalEvent.occurred_on,
+    EnvironmentalEvent.severity,
+    EnvironmentalEvent.criminal,
+    EnvironmentalEvent.violation_code,
+    EnvironmentalEvent.valid_until,
+)
 # Above this many enterprises the window is read whole and filtered here.
 IN_LIST_LIMIT = 1000
 
@@ -87,34 +98,14 @@ async def load_facts(
                 )
             )
 
-    events = select(
-        EnvironmentalEvent.enterprise_id,
-        EnvironmentalEvent.id,
-        EnvironmentalEvent.kind,
-        EnvironmentalEvent.occurred_on,
-        EnvironmentalEvent.severity,
-        EnvironmentalEvent.criminal,
-        EnvironmentalEvent.violation_code,
-        EnvironmentalEvent.valid_until,
-    ).where(EnvironmentalEvent.occurred_on >= since)
+    events = select(EnvironmentalEvent.enterprise_id, *EVENT_FACT_COLUMNS).where(
+        EnvironmentalEvent.occurred_on >= since
+    )
     if few:
         events = events.where(EnvironmentalEvent.enterprise_id.in_(ids))
-    for (
-        owner,
-        id_,
-        kind,
-        occurred,
-        severity,
-        criminal,
-        violation_code,
-        until,
-    ) in await session.execute(events):
+    for owner, *fields in await session.execute(events):
         if owner in facts:
-            facts[owner].events.append(
-                EventFact(
-                    id_, kind, occurred, severity, criminal, violation_code, until
-                )
-            )
+            facts[owner].events.append(EventFact(*fields))
 
     policies = select(
         InsurancePolicy.enterprise_id,

@@ -58,6 +58,7 @@ from resolvers.access import (
     readable_datasets,
 )
 from resolvers.context import CST
+from resolvers.facts import EVENT_FACT_COLUMNS
 from resolvers.graph import enterprise_view, select_enterprises_for
 from resolvers.views import EnterpriseView
 
@@ -194,16 +195,7 @@ async def load_review_facts(
     events: dict[int, list[EventFact]] = {}
     for owner, *fields in await session.execute(
         scoped(
-            select(
-                EnvironmentalEvent.enterprise_id,
-                EnvironmentalEvent.id,
-                EnvironmentalEvent.kind,
-                EnvironmentalEvent.occurred_on,
-                EnvironmentalEvent.severity,
-                EnvironmentalEvent.criminal,
-                EnvironmentalEvent.violation_code,
-                EnvironmentalEvent.valid_until,
-            ),
+            select(EnvironmentalEvent.enterprise_id, *EVENT_FACT_COLUMNS),
             EnvironmentalEvent.enterprise_id,
         ).where(
             EnvironmentalEvent.occurred_on
