@@ -58,9 +58,10 @@ REVIEW = (
 )
 
 
-def settings_for(directory: Path) -> Settings:
+def settings_for(directory: Path, url: str = DATABASE_URL) -> Settings:
+    """The in-process app of the bench scripts: the data's day, no budgets."""
     return Settings(
-        database_url=DATABASE_URL,
+        database_url=url,
         clock=lambda: NOW,
         keys_dir=directory / "keys",
         audit_keys_dir=directory / "audit-keys",

@@ -26,7 +26,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from auth.caller import Caller
 from bench.data import ENTERPRISES, SEED, TODAY, bank_client, prepare
 from bench.machine import describe, machine_line
+from bench.review import settings_for
 from hub.app import create_app
 from hub.config import Settings
 from hub.db import create_engine
@@ -50,7 +50,6 @@ from seeds.loader import load_demo
 PG_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/bench"
 )
-NOW = datetime(2026, 11, 27, 4, 0, tzinfo=UTC)  # the data's today, at noon CST
 ROUNDS = int(os.environ.get("BENCH_SEARCH_ROUNDS", "7"))
 REPEAT = 5  # requests per variant and text in a round
 # (label, text): in the demo register (seed 2026) 化工 is in 12% of the names
@@ -92,19 +91,6 @@ class Database:
 
     def median(self, label: str, variant: str) -> float:
         return statistics.median(self.times[(label, variant)])
-
-
-def settings_for(url: str, directory: Path) -> Settings:
-    return Settings(
-        database_url=url,
-        clock=lambda: NOW,
-        keys_dir=directory / "keys",
-        audit_keys_dir=directory / "audit-keys",
-        audit_checkpoint_file=directory / "checkpoints.jsonl",
-        budget_points=10**9,
-        budget_refill_per_second=10**9,
-        graphiql=False,
-    )
 
 
 async def build_sqlite(url: str) -> float:
@@ -174,7 +160,7 @@ async def describe_index(db: Database, engine: AsyncEngine) -> None:
 
 async def measure(db: Database, workdir: Path) -> None:
     engine = create_engine(Settings(database_url=db.url))
-    app = create_app(settings_for(db.url, workdir / db.name))
+    app = create_app(settings_for(workdir / db.name, db.url))
     try:
         await describe_index(db, engine)
         transport = httpx.ASGITransport(app=app)
