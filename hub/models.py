@@ -703,13 +703,13 @@ class AuditEnterprise(Base):
     """Index of which entries returned which enterprise (for "who looked at me")."""
 
     __tablename__ = "audit_enterprise"
-    # By seq: pruning deletes ranges, and PostgreSQL checks the foreign key per row.
+    # By seq: pruning deletes ranges. No foreign key to audit_entry: only the
+    # writer inserts, beside the entry, and a per-row check cost more than the
+    # row (migration 0011).
     __table_args__ = (Index("ix_audit_enterprise_seq", "seq"),)
 
     enterprise_code: Mapped[str] = mapped_column(String(18), primary_key=True)
-    seq: Mapped[int] = mapped_column(
-        ForeignKey("audit_entry.seq"), primary_key=True, autoincrement=False
-    )
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
 
     def __repr__(self) -> str:
         return f"AuditEnterprise({self.enterprise_code!r}, {self.seq})"

@@ -276,10 +276,10 @@ def _prepare(record: AuditRecord, future: asyncio.Future[int]) -> _Pending:
 
 def _chain(
     head: Head, batch: list[_Pending]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], Head]:
+) -> tuple[list[dict[str, Any]], list[tuple[str, int]], Head]:
     """Assign seq and prev_hash in order; the rows to insert and the new head."""
     entries: list[dict[str, Any]] = []
-    index: list[dict[str, Any]] = []
+    index: list[tuple[str, int]] = []
     seq, prev = head.seq, head.hash
     for pending in batch:
         seq += 1
@@ -288,7 +288,7 @@ def _chain(
         document["prev_hash"] = prev
         prev = chain_hash(prev, canonical_bytes(document))
         entries.append({**document, "at": pending.at, "hash": prev})
-        index.extend({"enterprise_code": c, "seq": seq} for c in pending.enterprises)
+        index.extend((code, seq) for code in pending.enterprises)
     new = Head(seq, prev, head.pruned_before, head.checkpoint_seq, head.checkpoint_at)
     return entries, index, new
 
