@@ -49,6 +49,7 @@ from graphql.pyutils import Path
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
+from strawberry.types.fields.resolver import StrawberryResolver
 
 PLAN_CACHE_SIZE = 2048
 
@@ -64,6 +65,15 @@ class NullInNonNull(Exception):
     """A non-null position got null: graphql-core reports it properly."""
 
 
+@dataclass(slots=True)
+class Binding:
+    """A resolver call prepared for one request: kwargs without the source."""
+
+    kwargs: dict[str, Any]
+    source_names: tuple[str, ...]
+    positional_self: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """A resolver field whose arguments and Info are bound per request."""
@@ -72,15 +82,8 @@ class Call:
     definition: StrawberryField
     nodes: list[FieldNode]
     parent_type: GraphQLObjectType
-
-
-@dataclass(slots=True)
-class Binding:
-    """A resolver call prepared for one request: kwargs without the source."""
-
-    kwargs: dict[str, Any]
-    source_names: tuple[str, ...]
-    positional_self: bool
+    # Without arguments or an Info parameter, the same for every request.
+    static: Binding | None = None
 
 
 @dataclass(slots=True)
@@ -161,7 +164,12 @@ class Compiler:
         if resolver.is_async or not callable(resolver.wrapped_func):
             raise Unsupported
         slot = len(self.calls)
-        self.calls.append(Call(field_def, definition, nodes, parent))
+        static = None
+        if not (field_def.args or nodes[0].arguments or resolver.info_parameter):
+            static = Binding(
+                {}, _source_names(resolver), resolver.self_parameter is not None
+            )
+        self.calls.append(Call(field_def, definition, nodes, parent, static))
         call = resolver.wrapped_func
 
         def resolved(value: Any, b: list[Binding]) -> Any:
@@ -308,6 +316,9 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
         info_class = strawberry_schema.config.info_class
         bindings = []
         for call in plan.calls:
+            if call.static is not None:
+                bindings.append(call.static)
+                continue
             node = call.nodes[0]
             raw = (
                 get_argument_values(call.field_def, node, self.variable_values)
@@ -329,14 +340,23 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             )
             resolver = call.definition.base_resolver
             assert resolver is not None
-            names = []
-            if resolver.parent_parameter is not None:
-                names.append(resolver.parent_parameter.name)
-            if resolver.root_parameter is not None:
-                names.append(resolver.root_parameter.name)
             if resolver.info_parameter is not None:
                 kwargs[resolver.info_parameter.name] = info
             bindings.append(
-                Binding(kwargs, tuple(names), resolver.self_parameter is not None)
+                Binding(
+                    kwargs,
+                    _source_names(resolver),
+                    resolver.self_parameter is not None,
+                )
             )
         return bindings
+
+
+def _source_names(resolver: StrawberryResolver[Any]) -> tuple[str, ...]:
+    """The parameters that receive the object being completed."""
+    names = []
+    if resolver.parent_parameter is not None:
+        names.append(resolver.parent_parameter.name)
+    if resolver.root_parameter is not None:
+        names.append(resolver.root_parameter.name)
+    return tuple(names)

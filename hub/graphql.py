@@ -5,6 +5,7 @@ codes and `extensions.reason` the precise cause. Unexpected errors are masked
 (no trace, no SQL) and logged with the request id they carry.
 """
 
+import json
 import logging
 import re
 from collections.abc import Sequence
@@ -271,6 +272,14 @@ class HubGraphQL(GraphQL[Context, None]):
         assert isinstance(context, SocketContext)
         await self.sockets.admit(context)  # ConnectionRejectionError: 4403
         return UnsetType()  # connection_ack without a payload
+
+    def decode_json(self, data: str | bytes) -> object:
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            # What orjson refuses and the standard library reads (NaN,
+            # integers over 64 bits) gets the answer it always got.
+            return json.loads(data)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
