@@ -22,6 +22,7 @@ from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
 from hub.evaluate.loading import active_policies
 from hub.exports_route import export_route
+from hub.gc_tuning import release_heap, settle_heap
 from hub.graphql import HubGraphQL, create_schema
 from hub.health import Readiness, health_routes
 from hub.limits.guard import guard_for
@@ -76,7 +77,9 @@ def create_app(
         configure_logging(settings.log_level)
         await audit.start()
         await asyncio.to_thread(keys.signing_key)  # /readyz: loaded, or created
+        settle_heap()
         yield
+        release_heap()
         await audit.aclose()  # what is queued is written before the engine goes
         await limits.aclose()  # the budget's Redis connections
         for owned in (engine, audit_engine):
