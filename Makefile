@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 SEED_ENTERPRISES ?= 2000
+# pytest-xdist processes for `make test`; PYTEST_WORKERS=0 runs the suite in one process.
+PYTEST_WORKERS ?= 2
 
 .PHONY: install run test lint typecheck schema bench-seed bench-portal bench-review bench-search bench-audit bench-import bench-evaluate bench soak clean
 
@@ -24,9 +26,10 @@ run: install
 	$(BIN)/hub demo-clients
 	$(BIN)/hub dispatch & dispatcher=$$!; trap 'kill $$dispatcher 2>/dev/null' EXIT INT TERM; $(BIN)/hub serve
 
-## Lint, type-check and run the whole suite (PostgreSQL too when HUB_TEST_DATABASE_URL is set).
+## Lint, type-check and run the whole suite (PostgreSQL too when HUB_TEST_DATABASE_URL is set)
+## on PYTEST_WORKERS processes, each with its own databases (tests/conftest.py).
 test: install lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses $(PYTEST_WORKERS) --dist load
 
 lint: install
 	$(BIN)/ruff check .

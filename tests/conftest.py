@@ -2,6 +2,11 @@
 
 Every database test runs on SQLite and, when HUB_TEST_DATABASE_URL is set, on
 PostgreSQL too (`.ci/run` sets it).
+
+`make test` runs the suite on pytest-xdist workers (PYTEST_WORKERS). Each worker
+is a session of its own: its own SQLite file, and on PostgreSQL its own database
+beside the configured one (`test_gw0` for worker gw0 of `.../test`), created
+here when missing. Run without xdist, the configured database itself is used.
 """
 
 import asyncio
@@ -16,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
@@ -50,6 +56,28 @@ BACKENDS = [
 ]
 
 
+# Tests that take minutes, started first under xdist (`load` hands tests out
+# in collection order): started last, one would keep a worker busy long after
+# the other has finished the rest.
+LONGEST_FIRST = ("tests/test_schema_fuzz.py::",)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pytest imports readline, and GNU readline exports COLUMNS=80 and LINES=24
+    # into the C environment, which xdist's workers inherit. The `hub` CLI's
+    # rich consoles, made at import, would keep that width for good; without
+    # it they read COLUMNS when they print, which the `cli` fixture sets.
+    for name in ("COLUMNS", "LINES"):
+        os.environ.pop(name, None)
+
+
+@pytest.hookimpl(trylast=True)  # after pytest has grouped tests by backend
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))
+
+
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     return "asyncio"
@@ -60,26 +88,92 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+def worker_database_url(url: str) -> str:
+    """`url` with this xdist worker's own database (`test` -> `test_gw0`);
+    `url` itself when the suite runs without xdist."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker is None:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(False)
+
+
+async def _create_database(url: str) -> None:
+    """CREATE DATABASE for `url` unless its server already has it (asked
+    through the server's `postgres` database)."""
+    name = make_url(url).database
+    server = make_url(url).set(database="postgres").render_as_string(False)
+    engine = create_engine(Settings(database_url=server))
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(text("SET statement_timeout = 0"))  # not 5 s
+            found = await conn.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                {"name": name},
+            )
+            if found is None:
+                await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def database_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def pg_test_url() -> str | None:
+    """This worker's PostgreSQL test database (made if missing), or None
+    when HUB_TEST_DATABASE_URL is not set."""
+    if PG_URL is None:
+        return None
+    url = worker_database_url(PG_URL)
+    if url != PG_URL:
+        asyncio.run(_create_database(url))
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(
+    backend: str, tmp_path_factory: pytest.TempPathFactory, pg_test_url: str | None
+) -> str:
     if backend == "postgresql":
-        assert PG_URL is not None
-        return PG_URL
-    return f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'hub.db'}"
+        assert pg_test_url is not None
+        return pg_test_url
+    # One path for the session, however often the backend fixture changes.
+    directory = tmp_path_factory.getbasetemp() / "sqlite-db"
+    directory.mkdir(exist_ok=True)
+    return f"sqlite+aiosqlite:///{directory / 'hub.db'}"
+
+
+@pytest.fixture(scope="session")
+async def _migrated_engines(
+    anyio_backend: str,
+) -> AsyncIterator[dict[str, AsyncEngine]]:
+    """Each database's engine by URL, migrated once in the session.
+
+    `backend` is a parametrized session fixture, so pytest tears it and what
+    depends on it down whenever the next test wants the other backend, which
+    under xdist can happen many times (a worker's tests need not come grouped
+    by backend, LONGEST_FIRST runs both backends' fuzzing first); kept here,
+    each database is still migrated once.
+    """
+    engines: dict[str, AsyncEngine] = {}
+    yield engines
+    for engine in engines.values():
+        await engine.dispose()
 
 
 @pytest.fixture(scope="session")
 async def migrated_engine(
-    database_url: str, anyio_backend: str
-) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(Settings(database_url=database_url))
-    if engine.dialect.name == "postgresql":
-        async with engine.begin() as conn:
-            await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            await conn.execute(text("CREATE SCHEMA public"))
-    await upgrade(engine)
-    yield engine
-    await engine.dispose()
+    database_url: str, _migrated_engines: dict[str, AsyncEngine]
+) -> AsyncEngine:
+    if database_url not in _migrated_engines:
+        engine = create_engine(Settings(database_url=database_url))
+        if engine.dialect.name == "postgresql":
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                await conn.execute(text("CREATE SCHEMA public"))
+        await upgrade(engine)
+        _migrated_engines[database_url] = engine
+    return _migrated_engines[database_url]
 
 
 @pytest.fixture

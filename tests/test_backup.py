@@ -234,6 +234,9 @@ def pg_databases() -> Iterator[tuple[str, str]]:
         try:
             async with engine.connect() as conn:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                # DROP DATABASE waits for a checkpoint, which can take longer
+                # than the hub's 5 s statement_timeout while other tests write.
+                await conn.execute(text("SET statement_timeout = 0"))
                 for name in names:
                     await conn.execute(text(statement.format(name)))
         finally:

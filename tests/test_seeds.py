@@ -1,7 +1,6 @@
 """Demo data: the generator's rules, and the bulk loader on SQLite and PostgreSQL."""
 
 import itertools
-import os
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
@@ -32,11 +31,11 @@ from hub.migrate import upgrade
 from hub.models import Base
 from seeds.generator import TABLES, Row, generate
 from seeds.loader import SeedError, SeedSummary, load_demo
+from tests.conftest import PG_URL
 
 pytestmark = pytest.mark.anyio
 
 TODAY = date(2026, 6, 15)
-PG_URL = os.environ.get("HUB_TEST_DATABASE_URL")
 # Validity ends and publication ends may lie in the future; nothing else may.
 FUTURE_OK = {
     "valid_to",
@@ -306,11 +305,12 @@ class TestGenerator:
     ]
 )
 async def empty_db(
-    request: pytest.FixtureRequest, tmp_path: Path
+    request: pytest.FixtureRequest, tmp_path: Path, pg_test_url: str | None
 ) -> AsyncIterator[AsyncEngine]:
-    """A migrated database without business data (emptied again afterwards)."""
+    """A migrated database without business data (emptied again afterwards):
+    on PostgreSQL this worker's test database (tests/conftest.py)."""
     url = (
-        PG_URL
+        pg_test_url
         if request.param == "postgresql"
         else f"sqlite+aiosqlite:///{tmp_path / 'seed.db'}"
     )
