@@ -40,6 +40,7 @@ CACHE_SIZE = 256
 class Compiled:
     """A statement's SQL text and its parameters, the array one left open."""
 
+    driver: str  # the text and processors are the driver's own
     sql: str
     args: list[Any]  # the constants, already through their bind processors
     position: int  # of the array parameter in `args`
@@ -149,7 +150,7 @@ async def _one_row(ctx: Context, entry: Entry, values: list[Any]) -> Sequence[An
     # transaction and error wrapping, without compiling the statement again.
     connection = await ctx.db.connection()
     compiled = entry.compiled
-    if compiled is None:
+    if compiled is None or compiled.driver != connection.dialect.driver:
         compiled = entry.compiled = _compile(entry, connection.dialect)
     args = list(compiled.args)
     args[compiled.position] = (
@@ -179,6 +180,7 @@ def _compile(entry: Entry, dialect: Dialect) -> Compiled:
         value, process = parameters[name], _processor(processors.get(name))
         args.append(value if process is None else process(value))
     return Compiled(
+        dialect.driver,
         compiled.string,
         args,
         names.index(entry.array),
