@@ -14,7 +14,7 @@ list would give PostgreSQL a thousand parameters per select to plan.
 Each statement is also compiled to its SQL text once (`Compiled`), with its
 constant parameters (the row rules' dates and status lists) rendered in
 place, and then sent as driver SQL: compiling it again on every request was
-a tenth of a single lookup's CPU.
+6 % of a single lookup's profile.
 """
 
 from collections import OrderedDict
