@@ -10,6 +10,7 @@ here when missing. Run without xdist, the configured database itself is used.
 """
 
 import asyncio
+import gc
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -63,6 +64,9 @@ LONGEST_FIRST = ("tests/test_schema_fuzz.py::",)
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Every test builds an app, and the process holds hundreds of schemas by
+    # the end: CPython's default thresholds walk that heap again and again.
+    gc.set_threshold(100_000, 20, 100)
     # pytest imports readline, and GNU readline exports COLUMNS=80 and LINES=24
     # into the C environment, which xdist's workers inherit. The `hub` CLI's
     # rich consoles, made at import, would keep that width for good; without
