@@ -385,8 +385,6 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HUB_MAX_BATCH_CODES", "1000", "most codes per batch field"),
     Variable("HUB_COMPILED_EXECUTION", "true", "compiled execution plans"),
     Variable("HUB_DB_POOL_SIZE", "10", "PostgreSQL connections per worker"),
-    Variable("HUB_DATABASE_REPLICA_URL", None, "replica for published-only reads"),
-    Variable("HUB_REPLICA_MAX_LAG_SECONDS", "5", "replica lag before the primary"),
     Variable("HUB_LOG_LEVEL", "INFO", "JSON logs to stderr"),
     Variable("HUB_OTEL_ENABLED", "false", "OpenTelemetry tracing (the otel extra)"),
     Variable("HUB_METRICS_ALLOW", DEFAULT_METRICS_ALLOW, "who may scrape /metrics"),

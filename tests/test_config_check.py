@@ -39,6 +39,10 @@ class TestVariables:
             else:
                 assert f"`{variable.default}`" in cell, (variable.name, cell)
 
+    def test_each_variable_is_listed_once(self) -> None:
+        names = [v.name for v in VARIABLES]
+        assert sorted(n for n in set(names) if names.count(n) > 1) == []
+
     def test_readme_lists_nothing_else(self) -> None:
         assert set(configuration_table()) == {v.name for v in VARIABLES}
 
