@@ -84,12 +84,7 @@ async def list_changes(
         watchlist_of=(ctx.caller.agency_id or -1) if watchlist else None,
         first=first,
     )
-    ctx.returned_codes.update(r.enterprise_code for r in rows)
-    views = [
-        ChangeView(
-            r.seq, r.at, r.dataset, r.kind, r.enterprise_code, r.record_id, r.payload
-        )
-        for r in rows
-    ]
+    views = [ChangeView(*r) for r in rows]  # EVENT_COLUMNS are in its order
+    ctx.returned_codes.update(v.enterprise_code for v in views)
     end = views[-1].cursor if views else (after if after is not None else None)
     return ChangePage(views, end, more)

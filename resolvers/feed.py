@@ -150,6 +150,7 @@ def feed_rule(caller: Caller, datasets: set[FeedDataset]) -> ColumnElement[bool]
     return rule if datasets else ~true()
 
 
+# In the order of resolvers/changes.py's ChangeView fields.
 EVENT_COLUMNS = (
     ChangeEvent.seq,
     ChangeEvent.at,
