@@ -7,7 +7,12 @@ from typing import Any
 import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    InterfaceError,
+    OperationalError,
+    TimeoutError as PoolTimeout,
+)
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -105,7 +110,14 @@ async def commit(session: AsyncSession) -> None:
 
 
 def is_unavailable(exc: BaseException) -> bool:
-    """True when the error means the database cannot be reached right now."""
+    """True when the error means the database cannot be reached right now.
+
+    That includes a pool with no connection free within its timeout: the
+    worker is overloaded, and the caller should come back (503), not be told
+    that the hub failed (500).
+    """
+    if isinstance(exc, PoolTimeout):
+        return True
     if isinstance(exc, OperationalError | InterfaceError):
         orig = exc.orig
         if isinstance(orig, sqlite3.OperationalError):

@@ -13,7 +13,8 @@ list would give PostgreSQL a thousand parameters per select to plan. A lookup
 of one code takes it as a scalar (`= $1`) instead: PostgreSQL guesses ten
 elements for an array it cannot see, so a generic plan of the array form
 always looked dearer than a custom one for one code, and the statement was
-planned again on every request (0.7 ms of server CPU, more than running it).
+planned again on every request (0.7 ms of the database server's CPU, more
+than running it).
 
 Each statement is also compiled to its SQL text once (`Compiled`), with its
 constant parameters (the row rules' dates and status lists) rendered in

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.applications import Starlette
 from starlette.types import Message
 
@@ -195,6 +196,35 @@ class TestDatabaseUnavailable:
             assert without_cost(up) == {"data": {"enterprise": None}}
         await app.state.audit.aclose()
         await engine.dispose()
+
+    async def test_no_pooled_connection_free(
+        self, settings: Settings, engine: AsyncEngine
+    ) -> None:
+        # given a pool of one connection, taken for longer than a request waits
+        busy = create_async_engine(
+            settings.database_url, pool_size=1, max_overflow=0, pool_timeout=0.2
+        )
+        app = create_app(settings, sessionmaker=create_sessionmaker(busy))
+        transport = httpx.ASGITransport(app=app)
+        async with (
+            busy.connect() as held,
+            httpx.AsyncClient(
+                transport=transport, base_url="http://hub.test"
+            ) as client,
+        ):
+            await held.execute(text("SELECT 1"))
+            # when
+            response = await post_graphql(client, LOOKUP, {"code": CODE})
+        await app.state.audit.aclose()
+        await busy.dispose()
+        # then the caller is told to come back, not that the hub failed
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "5"
+        assert error_of(response)["extensions"] == {
+            "code": "SERVICE_UNAVAILABLE",
+            "reason": "DATABASE_UNAVAILABLE",
+            "requestId": response.headers["x-request-id"],
+        }
 
     async def test_postgresql_refusing_connections(self, settings: Settings) -> None:
         base = settings
