@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import Session
 
 from hub.config import Settings
+from hub.pool import FairQueuePool
 from resolvers.feed import drop_queued, flush_queued
 
 
@@ -57,6 +58,7 @@ def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncE
         pool_pre_ping=False,
         pool_recycle=3600,
         pool_timeout=5,
+        poolclass=FairQueuePool,  # waiters served in order (hub/pool.py)
         connect_args={"timeout": 5, "server_settings": {"statement_timeout": "5000"}},
     )
 

@@ -14,6 +14,7 @@ from hub.app import create_app
 from hub.config import Settings
 from hub.db import create_engine, create_sessionmaker
 from hub.migrate import upgrade
+from hub.pool import FairQueuePool
 from tests.helpers import error_of, post_graphql, without_cost
 
 pytestmark = pytest.mark.anyio
@@ -200,9 +201,14 @@ class TestDatabaseUnavailable:
     async def test_no_pooled_connection_free(
         self, settings: Settings, engine: AsyncEngine
     ) -> None:
-        # given a pool of one connection, taken for longer than a request waits
+        # given a pool of one connection (the hub's kind of pool), taken for
+        # longer than a request waits
         busy = create_async_engine(
-            settings.database_url, pool_size=1, max_overflow=0, pool_timeout=0.2
+            settings.database_url,
+            poolclass=FairQueuePool,
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=0.2,
         )
         app = create_app(settings, sessionmaker=create_sessionmaker(busy))
         transport = httpx.ASGITransport(app=app)
