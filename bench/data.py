@@ -12,9 +12,15 @@ reuses it when it is already right (seeding takes 20-30 s):
 - `enterprises_by_codes(codes text[])`, a STABLE SQL function PostGraphile
   exposes as `enterprisesByCodes(codes:)` (its batch field);
 - an agency of kind COMMERCIAL_BANK with a client holding the bank preset of
-  scopes; its secret is rotated on every run, since only the hash is stored.
+  scopes; its secret is rotated on every run, since only the hash is stored;
+- an empty audit log, as a new database has it. Each run writes hundreds of
+  thousands of index rows (a batch of 1,000 codes writes 1,000), and their
+  index inserts land at random places in a B-tree keyed by enterprise code:
+  once it outgrows PostgreSQL's buffers every insert costs more, so runs on
+  a log left by earlier runs would not compare (BENCHMARKS.md measures it).
 """
 
+import sys
 from dataclasses import dataclass
 from datetime import date
 
@@ -25,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from auth.clients import create_agency, create_client, find_agency, rotate_secret
 from bench.databases import PG_ADMIN_URL, fresh_pg
 from bench.imports import csv_file, import_once, rows_for
+from bench.servers import AUDIT_CHECKPOINTS
+from hub.audit.chain import genesis_head
 from hub.config import Settings
 from hub.db import commit, create_engine, create_sessionmaker
 from hub.enums import AgencyKind
@@ -148,6 +156,19 @@ async def bank_client(engine: AsyncEngine) -> tuple[str, str]:
     return client_id, secret
 
 
+async def empty_audit_log(engine: AsyncEngine) -> int:
+    """Drop every audit entry and its index rows; the entries dropped."""
+    async with engine.begin() as conn:
+        entries = await conn.scalar(text("SELECT count(*) FROM audit_entry"))
+        await conn.execute(
+            text("TRUNCATE audit_entry, audit_enterprise, audit_checkpoint, audit_head")
+        )
+        await conn.execute(genesis_head())
+    # The servers' copy of the signed checkpoints would no longer match.
+    AUDIT_CHECKPOINTS.unlink(missing_ok=True)
+    return int(entries or 0)
+
+
 async def prepare(url: str) -> Prepared:
     """Make the database right (see the module docstring) and describe it."""
     await ensure_database(url)
@@ -165,6 +186,12 @@ async def prepare(url: str) -> Prepared:
         if not await has_feed(engine):
             await import_feed(engine)
             changed = True
+        dropped = await empty_audit_log(engine)
+        if dropped:
+            print(
+                f"emptied the audit log of earlier runs ({dropped:,} entries)",
+                file=sys.stderr,
+            )
         async with engine.begin() as conn:
             await conn.execute(text(ENTERPRISES_BY_CODES))
             if changed:  # fresh statistics, as after any bulk load

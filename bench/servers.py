@@ -35,6 +35,8 @@ WORKERS = 2
 POOL_SIZE = 10
 HOST = "127.0.0.1"
 READY_SECONDS = 90
+# The hub servers' HUB_AUDIT_CHECKPOINT_FILE.
+AUDIT_CHECKPOINTS = VAR / "audit-checkpoints.jsonl"
 LABELS = {
     "hub": "A hub (audited, authorized)",
     "reference": "B plain Starlette + asyncpg, 1 SQL",
@@ -117,7 +119,7 @@ def hub_env(database_url: str) -> dict[str, str]:
         "HUB_DB_POOL_SIZE": str(POOL_SIZE),
         "HUB_KEYS_DIR": str(VAR / "keys"),
         "HUB_AUDIT_KEYS_DIR": str(VAR / "audit-keys"),
-        "HUB_AUDIT_CHECKPOINT_FILE": str(VAR / "audit-checkpoints.jsonl"),
+        "HUB_AUDIT_CHECKPOINT_FILE": str(AUDIT_CHECKPOINTS),
         # The per-client budget of cost points (hub/limits/) is an abuse limit,
         # not what is measured: out of reach here, though still checked.
         "HUB_BUDGET_POINTS": "1000000000",
