@@ -27,6 +27,7 @@ from hub.graphql import HubGraphQL, create_schema
 from hub.health import Readiness, health_routes
 from hub.limits.guard import guard_for
 from hub.logs import configure_logging
+from hub.malloc_tuning import pin_mmap_threshold
 from hub.metrics import MetricsEndpoint
 from hub.metrics_collect import Sampler
 from hub.portal.public import PublicGraphQL
@@ -78,6 +79,7 @@ def create_app(
         await audit.start()
         await asyncio.to_thread(keys.signing_key)  # /readyz: loaded, or created
         settle_heap()
+        pin_mmap_threshold()
         yield
         release_heap()
         await audit.aclose()  # what is queued is written before the engine goes
