@@ -177,8 +177,8 @@ async def changes_after(
     """Up to `first` events after seq `after` that the caller may see, in
     order, and whether more follow; `watchlist_of` narrows them to an
     agency's watchlist. Rows of EVENT_COLUMNS, not ORM objects: readers only
-    read them, and a page of 100 spent more on identity-map bookkeeping than
-    on anything else."""
+    read them, and the ORM's per-object bookkeeping was about 9 % of a feed
+    page's profile."""
     wanted = visible_datasets(caller) & (datasets or set(FeedDataset))
     stmt = (
         select(*EVENT_COLUMNS)
