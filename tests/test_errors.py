@@ -201,6 +201,7 @@ class TestDatabaseUnavailable:
     async def test_no_pooled_connection_free(
         self, settings: Settings, engine: AsyncEngine
     ) -> None:
+        # (`engine`: the migrated database the lookup reads)
         # given a pool of one connection (the hub's kind of pool), taken for
         # longer than a request waits
         busy = create_async_engine(
