@@ -9,10 +9,10 @@ changes. The statements take a few hundred microseconds to build, so each is
 built once and cached under everything it embeds: the datasets, the caller's
 access key and today's date (the penalties' publication window). Their only
 parameter is one array of the request's ids or codes (`= ANY($1)`): an IN
-list would give PostgreSQL a thousand parameters per select to plan. A lookup
-of one code takes it as a scalar (`= $1`) instead: PostgreSQL guesses ten
+list would give PostgreSQL a thousand parameters per select to plan. One id
+or code goes in as a scalar (`= $1`) instead: PostgreSQL guesses ten
 elements for an array it cannot see, so a generic plan of the array form
-always looked dearer than a custom one for one code, and the statement was
+always looked dearer than a custom one for one key, and the statement was
 planned again on every request (0.7 ms of the database server's CPU, more
 than running it).
 
@@ -72,8 +72,11 @@ async def attach_in_one_trip(
     ctx: Context, by_id: dict[int, EnterpriseView], sources: Sequence[Source]
 ) -> None:
     """Attach these datasets of the enterprises `by_id` (one statement)."""
-    entry = _cached(("ids", *sources), ctx, lambda: _by_ids(ctx, sources))
-    row = await _one_row(ctx, entry, list(by_id))
+    one = len(by_id) == 1
+    entry = _cached(
+        ("id" if one else "ids", *sources), ctx, lambda: _by_ids(ctx, sources, one=one)
+    )
+    row = await _one_row(ctx, entry, _value(list(by_id), one=one))
     for source, decode, cell in zip(sources, entry.decoders, row, strict=True):
         for item in _items(cell):
             source.attach(by_id, decode(item))
@@ -100,7 +103,7 @@ async def load_by_codes_in_one_trip(
         lambda: _by_codes(ctx, sources, enterprises, one=one),
     )
     decoders = entry.decoders
-    row = await _one_row(ctx, entry, codes[0] if one else list(codes))
+    row = await _one_row(ctx, entry, _value(list(codes), one=one))
     found = [view(decoders[0](item)) for item in _items(row[0])]
     by_id = {e.id: e for e in found}
     for source, decode, cell in zip(sources, decoders[1:], row[1:], strict=True):
@@ -109,11 +112,29 @@ async def load_by_codes_in_one_trip(
     return found
 
 
-def _by_ids(ctx: Context, sources: Sequence[Source]) -> Entry:
-    # A placeholder value, so that the statement compiles with its constants.
-    ids = bindparam("ids", value=[], type_=ARRAY(Integer))
-    selects = [s.select(ctx).where(s.enterprise_id == any_(ids)) for s in sources]
-    return _row_of("ids", selects, [s.order for s in sources])
+def _matching(column: Any, name: str, kind: Any, *, one: bool) -> Any:
+    """`column = $1` for one key, `column = ANY($1)` for several (module docstring).
+
+    The parameter carries a placeholder value, so that the statement compiles
+    with its constants.
+    """
+    if one:
+        return column == bindparam(name, value=None, type_=kind)
+    return column == any_(bindparam(name, value=[], type_=ARRAY(kind)))
+
+
+def _value(keys: list[Any], *, one: bool) -> Any:
+    """What fills the parameter `_matching` made."""
+    return keys[0] if one else keys
+
+
+def _by_ids(ctx: Context, sources: Sequence[Source], *, one: bool) -> Entry:
+    name = "id" if one else "ids"
+    selects = [
+        s.select(ctx).where(_matching(s.enterprise_id, name, Integer, one=one))
+        for s in sources
+    ]
+    return _row_of(name, selects, [s.order for s in sources])
 
 
 def _by_codes(
@@ -123,11 +144,8 @@ def _by_codes(
     *,
     one: bool,
 ) -> Entry:
-    if one:
-        name, matches = "code", Enterprise.code == bindparam("code", value="")
-    else:
-        codes = bindparam("codes", value=[], type_=ARRAY(String))
-        name, matches = "codes", Enterprise.code == any_(codes)
+    name = "code" if one else "codes"
+    matches = _matching(Enterprise.code, name, String, one=one)
     ids = readable_enterprises(select(Enterprise.id).where(matches), ctx.caller)
     # Many codes: look them up once for all the datasets (a CTE PostgreSQL
     # materialises), not once per dataset; one code is one index probe.

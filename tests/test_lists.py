@@ -38,6 +38,15 @@ query($filter: EnterpriseFilter, $first: Int!, $after: String) {
 }
 """
 
+PAGE_WITH_DATASETS = """
+query($first: Int!, $after: String) {
+  enterprises(first: $first, after: $after) {
+    pageInfo { endCursor }
+    nodes { name currentRating { grade } penalties { decisionNumber } }
+  }
+}
+"""
+
 RATINGS_QUERY = """
 query($filter: RatingFilter) {
   ratings(filter: $filter, first: 100) {
@@ -103,6 +112,50 @@ class TestEnterprises:
         # then
         assert pages == 3
         assert seen == [f"企业{i:02d}" for i in range(7)]
+
+    async def test_a_page_of_one_carries_its_own_datasets(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        # given two enterprises, each with its own grade and penalty
+        red = b.enterprise(name="红色企业")
+        green = b.enterprise(name="绿色企业")
+        db.add_all([red, green])
+        await db.flush()
+        db.add_all(
+            [
+                b.rating(red, grade=Grade.RED, valid_from=date(2026, 1, 1)),
+                b.rating(green, grade=Grade.GREEN, valid_from=date(2026, 1, 1)),
+                b.penalty(red, number="锡山环罚决〔2026〕1号"),
+                b.penalty(green, number="锡山环罚决〔2026〕2号"),
+            ]
+        )
+        await db.commit()
+        # when pages of one enterprise ask for two of its datasets (on
+        # PostgreSQL one statement for a single enterprise id)
+        first = await post_graphql(client, PAGE_WITH_DATASETS, {"first": 1})
+        page = data_of(first)["enterprises"]
+        rest = await post_graphql(
+            client,
+            PAGE_WITH_DATASETS,
+            {"first": 1, "after": page["pageInfo"]["endCursor"]},
+        )
+        # then each carries its own
+        assert [page["nodes"], data_of(rest)["enterprises"]["nodes"]] == [
+            [
+                {
+                    "name": "红色企业",
+                    "currentRating": {"grade": "RED"},
+                    "penalties": [{"decisionNumber": "锡山环罚决〔2026〕1号"}],
+                }
+            ],
+            [
+                {
+                    "name": "绿色企业",
+                    "currentRating": {"grade": "GREEN"},
+                    "penalties": [{"decisionNumber": "锡山环罚决〔2026〕2号"}],
+                }
+            ],
+        ]
 
     async def test_filters(self, client: httpx.AsyncClient, db: AsyncSession) -> None:
         # given
