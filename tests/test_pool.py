@@ -19,13 +19,21 @@ async def take(queue: FairQueue, timeout: float = 5) -> object:
     return await greenlet_spawn(queue.get, True, timeout)
 
 
+async def two_waiters(
+    queue: FairQueue,
+) -> tuple["asyncio.Task[object]", "asyncio.Task[object]"]:
+    """Two requests waiting on `queue`, the first one first."""
+    first = asyncio.create_task(take(queue))
+    second = asyncio.create_task(take(queue))
+    await asyncio.sleep(0.01)
+    return first, second
+
+
 class TestFairQueue:
     async def test_a_returned_item_goes_to_the_oldest_waiter(self) -> None:
         # given two requests waiting, in this order
         queue = FairQueue(maxsize=2)
-        first = asyncio.create_task(take(queue))
-        second = asyncio.create_task(take(queue))
-        await asyncio.sleep(0.01)
+        first, second = await two_waiters(queue)
         # when an item comes back
         queue.put_nowait("a")
         # then a newcomer does not take it before the oldest waiter has run
@@ -53,9 +61,7 @@ class TestFairQueue:
     async def test_a_cancelled_waiter_passes_its_item_on(self) -> None:
         # given two waiters, the first handed an item and cancelled before it ran
         queue = FairQueue(maxsize=1)
-        first = asyncio.create_task(take(queue))
-        second = asyncio.create_task(take(queue))
-        await asyncio.sleep(0.01)
+        first, second = await two_waiters(queue)
         queue.put_nowait("a")
         first.cancel()
         with suppress(asyncio.CancelledError):
