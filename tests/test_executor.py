@@ -158,3 +158,45 @@ async def test_a_lookup_is_completed_by_a_plan(
     # then
     assert response.status_code == 200
     assert compiled_plans() == before + 1
+
+
+NESTED_VARIABLES = """
+    query($codes: [String!]!, $asOf: Date, $status: PenaltyStatus) {
+      enterprisesByCodes(codes: $codes) {
+        code
+        currentRating(asOf: $asOf) { grade validFrom }
+        fixed: currentRating(asOf: "2025-06-01") { grade }
+        penalties(status: $status) { decisionNumber status }
+      }
+    }
+"""
+
+
+async def test_arguments_follow_each_requests_variables(
+    client: httpx.AsyncClient,
+    general: httpx.AsyncClient,
+    db: AsyncSession,
+    tokens: Tokens,
+) -> None:
+    """A plan converts literal arguments once; those with variables, every time."""
+    # given
+    codes = await add_enterprises(db, 3)
+    headers = await tokens.headers(AgencyKind.COMMERCIAL_BANK)
+    answers = []
+    for variables in (
+        {"codes": codes, "asOf": "2025-06-01", "status": "REVOKED"},
+        {"codes": codes, "asOf": "2026-06-01", "status": "EFFECTIVE"},
+        {"codes": codes, "asOf": None, "status": None},
+    ):
+        # when
+        compiled = await post_graphql(
+            client, NESTED_VARIABLES, variables, headers=headers
+        )
+        plain = await post_graphql(general, NESTED_VARIABLES, variables, headers=headers)
+        # then
+        assert compiled.status_code == plain.status_code == 200
+        assert comparable(compiled) == comparable(plain)
+        answers.append(comparable(compiled)["data"]["enterprisesByCodes"][0])
+    assert [a["currentRating"]["grade"] for a in answers] == ["BLUE", "GREEN", "GREEN"]
+    assert [a["fixed"] for a in answers] == [{"grade": "BLUE"}] * 3
+    assert [len(a["penalties"]) for a in answers] == [0, 1, 1]
