@@ -58,9 +58,11 @@ class Context:
     # session when it starts (hub.graphql.CloseSession, hub/replica.py).
     replica: "Replica | None" = None
 
-    @property
-    def today(self) -> date:
-        return cst_date(self.now)
+    # cst_date(now), once: picks below each enterprise of a batch ask for it.
+    today: date = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.today = cst_date(self.now)
 
 
 P = ParamSpec("P")
