@@ -7,7 +7,7 @@ from resolvers import enterprise as resolve
 from resolvers.views import EnterpriseView
 from schema.pagination import PAGE_SIZE_NOTE, Connection, page_request_for
 from schema.types import Enterprise, Info
-from schema.wanted import connection_nodes, enterprise_datasets, selected_datasets
+from schema.wanted import selected_datasets
 
 
 @strawberry.input(description="Filter for `enterprises`; all conditions must hold.")
@@ -75,7 +75,7 @@ class EnterpriseQuery:
         after: str | None = None,
     ) -> Connection[EnterpriseView]:
         page = page_request_for(info, resolve.CURSOR_KIND, first, after)
-        wanted = enterprise_datasets(connection_nodes(info.selected_fields))
+        wanted = selected_datasets(info, page=True)
         result = await resolve.list_enterprises(
             info.context, filter or EnterpriseFilter(), page, wanted=wanted
         )

@@ -58,11 +58,14 @@ def owner_datasets(node_fields: Sequence[Selection]) -> frozenset[Dataset] | Non
 _CACHE_SIZE = 2048
 # key: ids of the field nodes and fragments; the value keeps them alive, so
 # an id cannot be reused by another node while its entry exists.
-_WANTED: "OrderedDict[tuple[int, ...], tuple[tuple[object, ...], frozenset[Dataset]]]" = OrderedDict()
+_WANTED: "OrderedDict[tuple[bool | int, ...], tuple[tuple[object, ...], frozenset[Dataset]]]" = OrderedDict()
 
 
-def selected_datasets(info: strawberry.Info) -> frozenset[Dataset]:
-    """enterprise_datasets of the field's own selection, cached per document.
+def selected_datasets(
+    info: strawberry.Info, *, page: bool = False
+) -> frozenset[Dataset]:
+    """enterprise_datasets of the field's own selection (with `page`, of the
+    nodes of the connection the field returns), cached per document.
 
     Converting a selection with strawberry's `selected_fields` costs more than
     the rest of a single lookup's GraphQL work; the answer depends only on
@@ -70,12 +73,13 @@ def selected_datasets(info: strawberry.Info) -> frozenset[Dataset]:
     """
     raw = info._raw_info
     anchors = (*raw.field_nodes, *raw.fragments.values())
-    key = tuple(id(a) for a in anchors)
+    key = (page, *(id(a) for a in anchors))
     hit = _WANTED.get(key)
     if hit is not None:
         _WANTED.move_to_end(key)
         return hit[1]
-    wanted = enterprise_datasets(info.selected_fields)
+    fields = info.selected_fields
+    wanted = enterprise_datasets(connection_nodes(fields) if page else fields)
     _WANTED[key] = (anchors, wanted)
     if len(_WANTED) > _CACHE_SIZE:
         _WANTED.popitem(last=False)
