@@ -4,10 +4,10 @@ import weakref
 from typing import Any
 
 import strawberry
-from graphql import FieldNode, GraphQLError, OperationDefinitionNode
+from graphql import DocumentNode, FieldNode, GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
-from auth.authorizer import Authorizer, Denial, fill_denied
+from auth.authorizer import Authorizer, Denial, Plan, fill_denied
 from auth.introspection import filter_introspection
 from hub.audit.draft import draft_of
 from resolvers.context import Context
@@ -49,6 +49,38 @@ def requirements_of(
     return requirements
 
 
+def plan_operation(
+    schema: strawberry.Schema,
+    context: Context,
+    document: DocumentNode,
+    *,
+    operation_name: str | None,
+    query: str | None,
+) -> Plan:
+    """What the caller may read of the operation (cached per text and scope
+    set), noted on the request's audit draft."""
+    plan = authorizer_for(schema).plan(
+        document,
+        operation_name=operation_name,
+        scopes=scopes_of(context),
+        cache_key=query,
+    )
+    note_plan(context, plan)
+    return plan
+
+
+def note_plan(context: Context, plan: Plan) -> None:
+    """The fields served and denied, on the request's audit draft."""
+    draft = draft_of(context.request.scope)
+    if draft is not None:
+        draft.fields = plan.served
+        draft.denied = tuple(sorted({d.coordinate for d in plan.denials}))
+
+
+def scopes_of(context: Context) -> frozenset[str]:
+    return frozenset(s.value for s in context.caller.scopes)
+
+
 class Authorize(SchemaExtension):
     """Removes unreadable fields before execution, answers them after."""
 
@@ -58,19 +90,14 @@ class Authorize(SchemaExtension):
         if not isinstance(context, Context) or ec.graphql_document is None:
             yield
             return
-        authorizer = authorizer_for(ec.schema)
-        scopes = frozenset(s.value for s in context.caller.scopes)
-        plan = authorizer.plan(
+        plan = plan_operation(
+            ec.schema,
+            context,
             ec.graphql_document,
             operation_name=ec.operation_name,
-            scopes=scopes,
-            cache_key=ec.query,
+            query=ec.query,
         )
         ec.graphql_document = plan.document
-        draft = draft_of(context.request.scope)
-        if draft is not None:
-            draft.fields = plan.served
-            draft.denied = tuple(sorted({d.coordinate for d in plan.denials}))
         yield
         result = ec.result
         if result is None:
@@ -81,9 +108,11 @@ class Authorize(SchemaExtension):
                 *(result.errors or []),
                 *(_forbidden(d) for d in plan.denials),
             ]
-        meta = _introspection_keys(ec.graphql_document, ec.operation_name)
+        meta = introspection_keys(ec.graphql_document, ec.operation_name)
         if meta and result.data:
-            filter_introspection(result.data, meta, authorizer, scopes)
+            filter_introspection(
+                result.data, meta, authorizer_for(ec.schema), scopes_of(context)
+            )
 
 
 def _forbidden(denial: Denial) -> GraphQLError:
@@ -97,7 +126,7 @@ def _forbidden(denial: Denial) -> GraphQLError:
     return GraphQLError(error.message, path=list(denial.path), original_error=error)
 
 
-def _introspection_keys(document: Any, operation_name: str | None) -> dict[str, str]:
+def introspection_keys(document: Any, operation_name: str | None) -> dict[str, str]:
     keys = {}
     for definition in document.definitions:
         if not isinstance(definition, OperationDefinitionNode):

@@ -6,14 +6,16 @@ which then answers the syntax error the usual way on every transport (over
 the websocket too, where an error raised by a hook ends the operation bare).
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from functools import lru_cache
 
-from graphql import DocumentNode, GraphQLError, parse
-from strawberry.extensions import SchemaExtension, ValidationCache
+from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_rules
+from strawberry.extensions import SchemaExtension
+from strawberry.schema.schema import validate_document
 
 DOCUMENT_CACHE_SIZE = 1024
+RULES = tuple(specified_rules)
 
 
 @lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
@@ -21,20 +23,40 @@ def _parse(query: str, options: tuple[tuple[str, object], ...]) -> DocumentNode:
     return parse(query, **dict(options))  # type: ignore[arg-type]
 
 
+def parsed(query: str, options: Mapping[str, object]) -> DocumentNode | None:
+    """The document of `query` (cached), or None if it does not parse."""
+    with suppress(GraphQLError):
+        return _parse(query, tuple(sorted(options.items())))
+    return None
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def validation_errors(
+    schema: GraphQLSchema, document: DocumentNode
+) -> list[GraphQLError]:
+    """What strawberry's validation finds in a parsed document (cached by it)."""
+    return validate_document(schema, document, RULES)
+
+
 class CachedParse(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
         if ec.graphql_document is None and ec.query:
             # On a syntax error strawberry parses again and reports it.
-            with suppress(GraphQLError):
-                ec.graphql_document = _parse(
-                    ec.query, tuple(sorted(ec.parse_options.items()))
-                )
+            ec.graphql_document = parsed(ec.query, ec.parse_options)
         yield
 
 
-class CachedValidation(ValidationCache):
-    """strawberry's validation cache, keyed by the parsed document CachedParse keeps."""
+class CachedValidation(SchemaExtension):
+    """Validation keyed by the parsed document CachedParse keeps."""
 
-    def __init__(self) -> None:
-        super().__init__(maxsize=DOCUMENT_CACHE_SIZE)
+    def on_validate(self) -> Iterator[None]:
+        ec = self.execution_context
+        assert ec.graphql_document is not None
+        if ec.validation_rules == RULES:
+            ec.pre_execution_errors = validation_errors(
+                ec.schema._schema, ec.graphql_document
+            )
+        else:  # rules of its own: strawberry validates it
+            ec.pre_execution_errors = None
+        yield

@@ -1,5 +1,6 @@
 """Strawberry's side of the audit entry: the document, and whose data went out."""
 
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import DocumentNode, OperationDefinitionNode
@@ -20,19 +21,35 @@ class AuditNotes(SchemaExtension):
     async def on_operation(self) -> Any:
         ec = self.execution_context
         context = ec.context
-        draft = (
-            draft_of(context.request.scope) if isinstance(context, Context) else None
-        )
-        if draft is not None:
-            draft.note_document(ec.query, ec.operation_name, ec.variables)
+        if not isinstance(context, Context):
+            yield
+            return
+        note_document(context, ec.query, ec.operation_name, ec.variables)
         yield
-        if draft is not None and isinstance(context, Context):
-            draft.operation_name = draft.operation_name or _operation_name(
-                ec.graphql_document
-            )
-            # A portal page may run several operations on one request: keep all.
-            returned = await returned_enterprise_codes(context)
-            draft.enterprises = tuple(sorted({*draft.enterprises, *returned}))
+        await note_returned(context, ec.graphql_document)
+
+
+def note_document(
+    context: Context,
+    query: str | None,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> None:
+    """Before the operation: which document, operation and variables."""
+    draft = draft_of(context.request.scope)
+    if draft is not None:
+        draft.note_document(query, operation_name, variables)
+
+
+async def note_returned(context: Context, document: DocumentNode | None) -> None:
+    """After it, with the session still open: whose data the answer carries."""
+    draft = draft_of(context.request.scope)
+    if draft is None:
+        return
+    draft.operation_name = draft.operation_name or _operation_name(document)
+    # A portal page may run several operations on one request: keep all.
+    returned = await returned_enterprise_codes(context)
+    draft.enterprises = tuple(sorted({*draft.enterprises, *returned}))
 
 
 def _operation_name(document: DocumentNode | None) -> str | None:

@@ -23,9 +23,10 @@ would end them.
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
@@ -107,23 +108,8 @@ class RequestLimits(SchemaExtension):
         if not isinstance(context, Context) or isinstance(context, SocketContext):
             yield
             return
-        seconds = context.settings.request_timeout_seconds
-        deadline = asyncio.timeout(seconds)
-        try:
-            async with deadline:
-                yield
-        except TimeoutError:
-            if not deadline.expired():  # a TimeoutError of the operation's own
-                raise
-            await _drop_session(context)
-            context.response.status_code = 504
-            _note(context, "REQUEST_TIMEOUT")
-            raise Timeout(
-                f"The request ran longer than {seconds:g} s and was cancelled; "
-                "nothing it wrote was kept.",
-                reason="REQUEST_TIMEOUT",
-                timeoutSeconds=seconds,
-            ) from None
+        async with deadline(context):
+            yield
 
     def get_results(self) -> dict[str, Any]:
         return {} if self.report is None else {"cost": self.report}
@@ -135,45 +121,90 @@ class RequestLimits(SchemaExtension):
         """Measure the parsed document (cached by its text); the limit it exceeds."""
         ec = self.execution_context
         assert ec.graphql_document is not None
-        guard = self.guard(context)
-        shape, self.cost = guard.measure(
+        violation, self.cost = measure(
+            self.guard(context),
             ec.graphql_document,
             ec.operation_name,
             text=ec.query,
             variables=ec.variables,
         )
-        return violation_of(shape, self.cost, guard.limits)
+        return violation
 
     async def admit(self, context: Context) -> GraphQLError | None:
         if isinstance(context, SocketContext):  # limits, no budget
             violation = self.measure(context)
             return None if violation is None else violation.error()
-        return await self.charge(context)
-
-    async def charge(self, context: Context) -> GraphQLError | None:
-        """Charge the request's cost to the caller's budget; the refusal if it
-        cannot pay."""
-        charge = await self.guard(context).budget.charge(budget_key(context), self.cost)
-        self.report_to(context, charge)
-        if charge.allowed:
-            return None
-        context.response.status_code = 429
-        context.response.headers["Retry-After"] = str(charge.retry_after)
-        _note(context, "BUDGET_EXHAUSTED")
-        return rate_limited(self.cost, charge)
+        self.report, refusal = await charge(context, self.guard(context), self.cost)
+        return refusal
 
     def report_to(self, context: Context, charge: Charge) -> None:
-        """The cost and the budget, in the body and in the headers."""
-        self.report = {
-            "requested": self.cost,
-            "remaining": charge.remaining,
-            "limit": charge.limit,
-            "resetSeconds": charge.reset_seconds,
-        }
-        headers = context.response.headers
-        headers["X-RateLimit-Limit"] = str(charge.limit)
-        headers["X-RateLimit-Remaining"] = str(charge.remaining)
-        headers["X-RateLimit-Reset"] = str(charge.reset_seconds)
+        self.report = report_of(context, self.cost, charge)
+
+
+def measure(
+    guard: Guard,
+    document: DocumentNode,
+    operation_name: str | None,
+    *,
+    text: str | None,
+    variables: dict[str, Any] | None,
+) -> tuple[Violation | None, int]:
+    """The limit the operation exceeds (if any) and its cost."""
+    shape, cost = guard.measure(
+        document, operation_name, text=text, variables=variables
+    )
+    return violation_of(shape, cost, guard.limits), cost
+
+
+async def charge(
+    context: Context, guard: Guard, cost: int
+) -> tuple[dict[str, int], GraphQLError | None]:
+    """Charge the request's cost to the caller's budget: the cost report, and
+    the refusal if it cannot pay."""
+    charged = await guard.budget.charge(budget_key(context), cost)
+    report = report_of(context, cost, charged)
+    if charged.allowed:
+        return report, None
+    context.response.status_code = 429
+    context.response.headers["Retry-After"] = str(charged.retry_after)
+    _note(context, "BUDGET_EXHAUSTED")
+    return report, rate_limited(cost, charged)
+
+
+def report_of(context: Context, cost: int, charge: Charge) -> dict[str, int]:
+    """The cost and the budget: the body's report, and the headers set."""
+    headers = context.response.headers
+    headers["X-RateLimit-Limit"] = str(charge.limit)
+    headers["X-RateLimit-Remaining"] = str(charge.remaining)
+    headers["X-RateLimit-Reset"] = str(charge.reset_seconds)
+    return {
+        "requested": cost,
+        "remaining": charge.remaining,
+        "limit": charge.limit,
+        "resetSeconds": charge.reset_seconds,
+    }
+
+
+@asynccontextmanager
+async def deadline(context: Context) -> AsyncIterator[None]:
+    """Cancel what runs inside after HUB_REQUEST_TIMEOUT_SECONDS: Timeout."""
+    seconds = context.settings.request_timeout_seconds
+    timer = asyncio.timeout(seconds)
+    try:
+        async with timer:
+            yield
+    except TimeoutError:
+        if not timer.expired():  # a TimeoutError of the operation's own
+            raise
+        await _drop_session(context)
+        context.response.status_code = 504
+        _note(context, "REQUEST_TIMEOUT")
+        raise Timeout(
+            f"The request ran longer than {seconds:g} s and was cancelled; "
+            "nothing it wrote was kept.",
+            reason="REQUEST_TIMEOUT",
+            timeoutSeconds=seconds,
+        ) from None
 
 
 def budget_key(context: Context) -> str:

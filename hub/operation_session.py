@@ -1,0 +1,62 @@
+"""Where a GraphQL operation's database session starts reading and ends.
+
+Shared by the strawberry extension (hub.graphql.CloseSession) and the direct
+path (hub/direct.py), so both open, commit and close a session the same way.
+"""
+
+import logging
+from typing import Any, Protocol
+
+from graphql import GraphQLError
+from strawberry.types.graphql import OperationType
+
+from hub.db import begin_read_only, commit
+from hub.replica import Route, route_of
+from resolvers.context import Context
+
+log = logging.getLogger("hub.graphql")
+
+
+class Result(Protocol):
+    """strawberry's or graphql-core's result of an operation."""
+
+    data: Any
+    errors: Any
+
+
+async def start_query(context: Context) -> None:
+    """A query reads without a transaction, on the replica where it may."""
+    context.read_only = True
+    # The operation type is first known when execution starts, so this is
+    # where a query may move to the replica: the request's session has not
+    # been used yet, and swapping it now leaves every resolver, the commit and
+    # the close unchanged.
+    if (
+        context.replica is not None
+        and route_of(context.caller, OperationType.QUERY) is Route.REPLICA
+    ):
+        context.db = await context.replica.read_session(context.db)
+    else:
+        await begin_read_only(context.db)
+
+
+async def end_operation(context: Context, result: Result | None) -> None:
+    """Commit the request's one write, if it wrote, and close the session.
+
+    If the commit fails, the answer becomes that error (nothing was
+    written), never a success.
+    """
+    try:
+        if context.wrote:
+            await commit(context.db)
+    except Exception as e:
+        if result is not None:
+            result.data = None
+            result.errors = [
+                GraphQLError("The write was not committed.", original_error=e)
+            ]
+    finally:
+        try:
+            await context.db.close()
+        except Exception:  # the database may be gone; the answer says so already
+            log.warning("closing the session failed", exc_info=True)
