@@ -48,6 +48,9 @@ class Settings:
     # Complete results with compiled plans (hub/executor.py); off: graphql-core's
     # field-by-field completion, the same answers, several times the CPU.
     compiled_execution: bool = True
+    # Answer queries whose every step is cached in one straight line
+    # (hub/direct.py); off: through strawberry's extension hooks, same answers.
+    direct_execution: bool = True
     db_pool_size: int = 10
     # A PostgreSQL streaming replica for published-only queries (hub/replica.py);
     # None: everything on the primary. Behind by more than the lag: primary.
@@ -240,6 +243,7 @@ class Settings:
             compiled_execution=config(
                 "HUB_COMPILED_EXECUTION", cast=bool, default=True
             ),
+            direct_execution=config("HUB_DIRECT_EXECUTION", cast=bool, default=True),
             db_pool_size=config("HUB_DB_POOL_SIZE", cast=int, default=10),
             database_replica_url=config("HUB_DATABASE_REPLICA_URL", default=None)
             or None,
@@ -384,6 +388,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HUB_MAX_PAGE_SIZE", "100", "largest `first`"),
     Variable("HUB_MAX_BATCH_CODES", "1000", "most codes per batch field"),
     Variable("HUB_COMPILED_EXECUTION", "true", "compiled execution plans"),
+    Variable("HUB_DIRECT_EXECUTION", "true", "queries without strawberry's hooks"),
     Variable("HUB_DB_POOL_SIZE", "10", "PostgreSQL connections per worker"),
     Variable("HUB_LOG_LEVEL", "INFO", "JSON logs to stderr"),
     Variable("HUB_OTEL_ENABLED", "false", "OpenTelemetry tracing (the otel extra)"),

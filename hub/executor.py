@@ -204,10 +204,10 @@ class Compiler:
         out: dict[str, list[FieldNode]] = {}
         for node in nodes:
             if node.selection_set is not None:
-                self._collect_set(type_, node.selection_set, out, set())
+                self.collect_set(type_, node.selection_set, out, set())
         return out
 
-    def _collect_set(
+    def collect_set(
         self,
         type_: GraphQLObjectType,
         selection_set: SelectionSetNode,
@@ -223,7 +223,7 @@ class Compiler:
             elif isinstance(selection, InlineFragmentNode):
                 condition = selection.type_condition
                 if condition is None or self._applies(condition.name.value, type_):
-                    self._collect_set(type_, selection.selection_set, out, visited)
+                    self.collect_set(type_, selection.selection_set, out, visited)
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
                 fragment = self.fragments.get(name)
@@ -233,7 +233,7 @@ class Compiler:
                 if fragment.directives:
                     raise Unsupported
                 if self._applies(fragment.type_condition.name.value, type_):
-                    self._collect_set(type_, fragment.selection_set, out, visited)
+                    self.collect_set(type_, fragment.selection_set, out, visited)
 
     def _applies(self, condition: str, type_: GraphQLObjectType) -> bool:
         if condition == type_.name:

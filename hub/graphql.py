@@ -8,7 +8,7 @@ codes and `extensions.reason` the precise cause. Unexpected errors are masked
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -37,10 +37,12 @@ from hub.audit.record import Outcome
 from hub.audit.writer import AuditWriter
 from hub.authorization import Authorize
 from hub.config import Settings
-from hub.db import begin_read_only, commit, is_unavailable
+from hub.db import is_unavailable
+from hub.direct import DirectQueries
 from hub.evaluate.loading import Policies
 from hub.executor import CompiledExecutor
 from hub.limits.extension import RequestLimits
+from hub.operation_session import end_operation, start_query
 from hub.parse_cache import CachedParse, CachedValidation
 from hub.persisted import (
     PersistedDocuments,
@@ -48,7 +50,7 @@ from hub.persisted import (
     RequestAdapter,
     document_id_of,
 )
-from hub.replica import Replica, Route, route_of
+from hub.replica import Replica
 from hub.request_id import request_id_of
 from hub.review.rulebook import Rulebook
 from hub.ws_auth import SocketGate, TextFrames
@@ -64,7 +66,47 @@ RETRY_AFTER_SECONDS = "5"
 
 
 class QuietSchema(strawberry.Schema):
-    """Errors are logged once, by HubGraphQL.format_error, not by strawberry."""
+    """Errors are logged once, by HubGraphQL.format_error, not by strawberry.
+
+    Queries over HTTP whose every step is cached take hub/direct.py.
+    """
+
+    direct: DirectQueries | None = None
+
+    async def execute(
+        self,
+        query: str | None,
+        variable_values: dict[str, Any] | None = None,
+        context_value: Any | None = None,
+        root_value: Any | None = None,
+        operation_name: str | None = None,
+        allowed_operation_types: Iterable[OperationType] | None = None,
+        operation_extensions: dict[str, Any] | None = None,
+    ) -> ExecutionResult:
+        if (
+            self.direct is not None
+            and root_value is None
+            and not operation_extensions
+            and allowed_operation_types is not None
+        ):
+            result = await self.direct.execute(
+                query,
+                variable_values,
+                context_value,
+                operation_name,
+                allowed_operation_types,
+            )
+            if result is not None:
+                return result
+        return await super().execute(
+            query,
+            variable_values,
+            context_value,
+            root_value,
+            operation_name,
+            allowed_operation_types,
+            operation_extensions,
+        )
 
     def process_errors(
         self,
@@ -75,50 +117,21 @@ class QuietSchema(strawberry.Schema):
 
 
 class CloseSession(SchemaExtension):
-    """Ends the request's database session once the operation is done.
-
-    A request that wrote commits here, once; if the commit fails, the answer
-    becomes that error (nothing was written), never a success.
-    """
+    """Starts a query's reads and ends the request's session once the
+    operation is done (hub/operation_session.py)."""
 
     async def on_execute(self) -> Any:
         ec = self.execution_context
         context = ec.context
         if isinstance(context, Context) and ec.operation_type is OperationType.QUERY:
-            context.read_only = True
-            # The operation type is first known here, so this is where a query
-            # may move to the replica: get_context's session has not been used
-            # yet (nothing before execution touches it), and swapping it now
-            # leaves every resolver, the commit and the close below unchanged.
-            if (
-                context.replica is not None
-                and route_of(context.caller, ec.operation_type) is Route.REPLICA
-            ):
-                context.db = await context.replica.read_session(context.db)
-            else:
-                await begin_read_only(context.db)
+            await start_query(context)
         yield
 
     async def on_operation(self) -> Any:
         yield
-        ec = self.execution_context
-        context = ec.context
-        if not isinstance(context, Context):
-            return
-        try:
-            if context.wrote:
-                await commit(context.db)
-        except Exception as e:
-            if ec.result is not None:
-                ec.result.data = None
-                ec.result.errors = [
-                    GraphQLError("The write was not committed.", original_error=e)
-                ]
-        finally:
-            try:
-                await context.db.close()
-            except Exception:  # the database may be gone; the answer says so already
-                log.warning("closing the session failed", exc_info=True)
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await end_operation(context, self.execution_context.result)
 
 
 def caller_of(request: Request) -> Caller:
@@ -129,7 +142,7 @@ def caller_of(request: Request) -> Caller:
 
 def create_schema(*, compiled: bool = True) -> strawberry.Schema:
     """The hub's schema; `compiled` completes results with hub/executor.py."""
-    return build_schema(
+    schema = build_schema(
         extensions=[
             CloseSession,
             # Banks send the same few documents again and again: parse and
@@ -147,6 +160,9 @@ def create_schema(*, compiled: bool = True) -> strawberry.Schema:
         schema_class=QuietSchema,
         execution_context_class=CompiledExecutor if compiled else None,
     )
+    assert isinstance(schema, QuietSchema)
+    schema.direct = DirectQueries(schema, compiled=compiled)
+    return schema
 
 
 class HubGraphQL(GraphQL[Context, None]):

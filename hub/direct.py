@@ -1,0 +1,353 @@
+"""Queries answered in one straight line instead of strawberry's hook machinery.
+
+For every request strawberry builds an execution context, instantiates each
+schema extension, and enters and leaves each one's hooks for the operation,
+parsing, validation and execution through context-manager stacks; graphql-core
+then builds an executor and resolves the root fields through wrappers. For a
+single lookup that was about a fifth of the worker's CPU, most of it spent on
+requests whose every step is already cached: the parsed and validated
+document, its shape and cost, the caller's authorization plan and the
+compiled completion below the root.
+
+`DirectQueries.execute` answers such a request with the same steps, in the
+order the extensions take them, calling the very functions they call:
+
+1. parse and validate (hub/parse_cache.py), measure against the limits and
+   plan authorization (auth/authorizer.py), touching nothing: a document
+   that fails any of these, denies a field, asks for introspection or is not
+   a query goes to strawberry, which answers as it always has;
+2. note the document on the audit draft, charge the budget (a refusal is
+   answered here, 429 as usual), note the fields served;
+3. start the query's reads (hub/operation_session.py) and, within the
+   request timeout, run it: each root field's resolver called directly and
+   completed by its compiled plan (hub/executor.py), or graphql-core's own
+   execution when a root field has no plan, a resolver fails or a plan meets
+   an error (queries are reads, so running them again repeats no effect,
+   and graphql-core then reports errors and their paths as usual);
+4. note whose data went out and end the session.
+
+`HUB_DIRECT_EXECUTION=false` sends everything through strawberry;
+tests/test_direct.py sends the same requests both ways and requires the same
+answers, headers and audit entries.
+"""
+
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import strawberry
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType as GraphQLOperationType,
+    execute,
+    get_operation_ast,
+)
+from graphql.execution.values import get_argument_values
+from graphql.pyutils import Path
+from strawberry.execution import optimized_is_awaitable
+from strawberry.extensions import SchemaExtension
+from strawberry.types import ExecutionResult
+from strawberry.types.arguments import convert_arguments
+from strawberry.types.field import StrawberryField
+from strawberry.types.graphql import OperationType
+from strawberry.utils.await_maybe import await_maybe
+
+from hub.audit.notes import note_document, note_returned
+from hub.authorization import authorizer_for, introspection_keys, note_plan, scopes_of
+from hub.executor import CompiledExecutor, Compiler, Plan, Unsupported, plan_for
+from hub.limits.extension import charge, deadline, measure
+from hub.limits.guard import guard_for
+from hub.operation_session import end_operation, start_query
+from hub.parse_cache import parsed, validation_errors
+from resolvers.context import Context
+from resolvers.subscriptions import SocketContext
+
+PREPARED_CACHE_SIZE = 1024
+# strawberry's check, as it passes it to graphql-core (typed there as a TypeGuard).
+IS_AWAITABLE: Any = optimized_is_awaitable
+# Requests this worker answered here, and of those with resolvers called
+# directly (the rest by graphql-core's execution).
+_counts = {"answered": 0, "resolved": 0}
+
+
+def direct_counts() -> dict[str, int]:
+    """This worker's counts of direct answers (for tests)."""
+    return dict(_counts)
+
+
+@dataclass(frozen=True, slots=True)
+class RootField:
+    """A root field whose resolver is called directly, completed by `plan`."""
+
+    key: str
+    nodes: list[FieldNode]
+    field_def: GraphQLField
+    definition: StrawberryField
+    plan: Plan
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """What a (pruned) document needs per request, worked out once."""
+
+    operation: OperationDefinitionNode
+    # None: graphql-core executes the operation (a root field it alone serves).
+    roots: tuple[RootField, ...] | None
+    anchor: DocumentNode  # keeps the keyed document alive (its id stays unique)
+
+
+class DirectQueries:
+    """The straight-line path for queries over HTTP (see the module docstring)."""
+
+    def __init__(self, schema: strawberry.Schema, *, compiled: bool) -> None:
+        self.schema = schema
+        self.compiled = compiled
+        self._prepared: OrderedDict[int, Prepared] = OrderedDict()
+        # Extensions that wrap each resolver, and operation directives (which
+        # strawberry serves with one), would be skipped here.
+        self.usable = not schema.directives and all(
+            isinstance(e, type)
+            and issubclass(e, SchemaExtension)
+            and not e._implements_resolve()
+            for e in schema.extensions
+        )
+
+    async def execute(
+        self,
+        query: str | None,
+        variables: dict[str, Any] | None,
+        context: Any,
+        operation_name: str | None,
+        allowed: Iterable[OperationType],
+    ) -> ExecutionResult | None:
+        """The answer, or None (before anything is done) to leave it to strawberry."""
+        if (
+            not self.usable
+            or not isinstance(context, Context)
+            or isinstance(context, SocketContext)
+            or not context.settings.direct_execution
+            or not query
+            or not (variables is None or isinstance(variables, dict))
+            or OperationType.QUERY not in allowed
+        ):
+            return None
+        schema = self.schema._schema
+        guard = guard_for(schema, context.settings)
+        document = parsed(query, {"max_tokens": guard.limits.max_tokens})
+        if document is None or validation_errors(schema, document):
+            return None
+        operation = get_operation_ast(document, operation_name)
+        if operation is None or operation.operation is not GraphQLOperationType.QUERY:
+            return None
+        name = operation_name or (operation.name.value if operation.name else None)
+        violation, cost = measure(
+            guard, document, name, text=query, variables=variables
+        )
+        if violation is not None:
+            return None
+        plan = authorizer_for(self.schema).plan(
+            document, operation_name=name, scopes=scopes_of(context), cache_key=query
+        )
+        if plan.denials or introspection_keys(plan.document, name):
+            return None
+
+        # From here on, this path answers.
+        _counts["answered"] += 1
+        note_document(context, query, operation_name, variables)
+        report = None
+        try:
+            report, refusal = await charge(context, guard, cost)
+            if refusal is not None:
+                result = ExecutionResult(data=None, errors=[refusal])
+            else:
+                note_plan(context, plan)
+                result = await self._run(plan.document, name, variables, context)
+            await note_returned(context, plan.document)
+        except Exception as e:  # as strawberry answers an exception from a hook
+            error = e if isinstance(e, GraphQLError) else None
+            result = ExecutionResult(
+                data=None, errors=[error or GraphQLError(str(e), original_error=e)]
+            )
+        await end_operation(context, result)
+        if report is not None:
+            result.extensions = {"cost": report}
+        return result
+
+    async def _run(
+        self,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        context: Context,
+    ) -> ExecutionResult:
+        await start_query(context)
+        async with deadline(context):
+            prepared = self._prepare(document, operation_name)
+            if prepared.roots is not None:
+                data = await self._fast(prepared, document, variables, context)
+                if data is not None:
+                    _counts["resolved"] += 1
+                    return ExecutionResult(data=data, errors=None)
+            return await self._general(document, operation_name, variables, context)
+
+    async def _general(
+        self,
+        document: DocumentNode,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        context: Context,
+    ) -> ExecutionResult:
+        """graphql-core's execution, called as strawberry calls it."""
+        result = await await_maybe(
+            execute(
+                self.schema._schema,
+                document,
+                variable_values=variables,
+                operation_name=operation_name,
+                context_value=context,
+                is_awaitable=IS_AWAITABLE,
+                executor_class=self.schema.execution_context_class,
+                operation_extensions=None,
+            )
+        )
+        return ExecutionResult(data=result.data, errors=result.errors)
+
+    async def _fast(
+        self,
+        prepared: Prepared,
+        document: DocumentNode,
+        variables: dict[str, Any] | None,
+        context: Context,
+    ) -> dict[str, Any] | None:
+        """The data, with resolvers called directly; None: the general way."""
+        assert prepared.roots is not None
+        executor = CompiledExecutor.build(
+            self.schema._schema,
+            document,
+            context_value=context,
+            raw_variable_values=variables,
+            operation_name=prepared.operation.name.value
+            if prepared.operation.name
+            else None,
+            is_awaitable=IS_AWAITABLE,
+            operation_extensions=None,
+        )
+        if isinstance(executor, list):  # variables that do not coerce
+            return None
+        assert isinstance(executor, CompiledExecutor)
+        config = self.schema.config
+        registry = self.schema.schema_converter.scalar_registry
+        data: dict[str, Any] = {}
+        try:
+            for root in prepared.roots:
+                path = Path(None, root.key, executor.schema.query_type.name)  # type: ignore[union-attr]
+                info = config.info_class(
+                    _raw_info=executor.build_resolve_info(
+                        root.field_def,
+                        root.nodes,
+                        executor.schema.query_type,  # type: ignore[arg-type]
+                        path,
+                    ),
+                    _field=root.definition,
+                )
+                kwargs = convert_arguments(
+                    get_argument_values(
+                        root.field_def, root.nodes[0], executor.variable_values
+                    ),
+                    root.definition.arguments,
+                    scalar_registry=registry,
+                    config=config,
+                    info=info,
+                )
+                resolver = root.definition.base_resolver
+                assert resolver is not None
+                if resolver.info_parameter is not None:
+                    kwargs[resolver.info_parameter.name] = info
+                call: Any = resolver.wrapped_func
+                value = (
+                    call(None, **kwargs)
+                    if resolver.self_parameter is not None
+                    else call(**kwargs)
+                )
+                if optimized_is_awaitable(value):
+                    value = await value
+                data[root.key] = root.plan.writer(
+                    value, executor._bind(root.plan, path)
+                )
+        except Exception:  # graphql-core runs it again and reports it properly
+            return None
+        return data
+
+    def _prepare(self, document: DocumentNode, operation_name: str | None) -> Prepared:
+        key = id(document)
+        found = self._prepared.get(key)
+        if found is not None and found.anchor is document:
+            self._prepared.move_to_end(key)
+            return found
+        operation = get_operation_ast(document, operation_name)
+        assert operation is not None  # checked on the unpruned document
+        prepared = Prepared(operation, self._roots(document, operation), document)
+        self._prepared[key] = prepared
+        if len(self._prepared) > PREPARED_CACHE_SIZE:
+            self._prepared.popitem(last=False)
+        return prepared
+
+    def _roots(
+        self, document: DocumentNode, operation: OperationDefinitionNode
+    ) -> tuple[RootField, ...] | None:
+        """The root fields, each with its plan; None if any needs graphql-core."""
+        schema = self.schema._schema
+        query_type = schema.query_type
+        if not self.compiled or query_type is None:
+            return None
+        fragments = {
+            d.name.value: d
+            for d in document.definitions
+            if isinstance(d, FragmentDefinitionNode)
+        }
+        compiler = Compiler(schema, fragments)
+        grouped: dict[str, list[FieldNode]] = {}
+        try:
+            compiler.collect_set(query_type, operation.selection_set, grouped, set())
+        except Unsupported:
+            return None
+        roots = []
+        for key, nodes in grouped.items():
+            root = _root_field(schema, fragments, query_type, key, nodes)
+            if root is None:
+                return None
+            roots.append(root)
+        return tuple(roots)
+
+
+def _root_field(
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDefinitionNode],
+    query_type: GraphQLObjectType,
+    key: str,
+    nodes: list[FieldNode],
+) -> RootField | None:
+    field_def = query_type.fields.get(nodes[0].name.value)
+    definition = (
+        field_def.extensions.get("strawberry-definition") if field_def else None
+    )
+    if (
+        field_def is None
+        or not isinstance(definition, StrawberryField)
+        or definition.extensions
+        or definition.permission_classes
+        or definition.base_resolver is None
+    ):
+        return None
+    plan = plan_for(schema, fragments, field_def.type, nodes)
+    if plan is None:
+        return None
+    return RootField(key, nodes, field_def, definition, plan)
