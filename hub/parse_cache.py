@@ -6,6 +6,7 @@ which then answers the syntax error the usual way on every transport (over
 the websocket too, where an error raised by a hook ends the operation bare).
 """
 
+from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import suppress
 from functools import lru_cache
@@ -30,12 +31,26 @@ def parsed(query: str, options: Mapping[str, object]) -> DocumentNode | None:
     return None
 
 
-@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+# Keyed by the objects' ids, anchored by the objects themselves (so an id
+# cannot be reused while its entry lives): an AST node's own hash walks the
+# whole document, a fiftieth of a single lookup's CPU.
+_VALIDATED: "OrderedDict[tuple[int, int], tuple[GraphQLSchema, DocumentNode, list[GraphQLError]]]" = OrderedDict()
+
+
 def validation_errors(
     schema: GraphQLSchema, document: DocumentNode
 ) -> list[GraphQLError]:
     """What strawberry's validation finds in a parsed document (cached by it)."""
-    return validate_document(schema, document, RULES)
+    key = (id(schema), id(document))
+    found = _VALIDATED.get(key)
+    if found is not None:
+        _VALIDATED.move_to_end(key)
+        return found[2]
+    errors = validate_document(schema, document, RULES)
+    _VALIDATED[key] = (schema, document, errors)
+    if len(_VALIDATED) > DOCUMENT_CACHE_SIZE:
+        _VALIDATED.popitem(last=False)
+    return errors
 
 
 class CachedParse(SchemaExtension):
