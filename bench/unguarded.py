@@ -10,7 +10,8 @@ change to hub/app.py and hub/graphql.py without a switch in production code:
   it may read everything, with a bank's row rules, so the answers are the
   ones the hub gives the bench bank; no token is checked);
 - its GraphQL schema rebuilt with the same extensions, schema class and
-  executor, minus Authorize (the per-operation scope check) and AuditNotes.
+  executor, minus Authorize (the per-operation scope check) and AuditNotes;
+  its direct path (hub/direct.py) then skips the same two steps.
 
 Served by hub/serve.py: `python -m hub.serve bench.unguarded:app_from_env`.
 """

@@ -53,20 +53,26 @@ from graphql import (
 from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry.execution import optimized_is_awaitable
-from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionResult
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
-from hub.audit.notes import note_document, note_returned
-from hub.authorization import authorizer_for, introspection_keys, note_plan, scopes_of
+from hub.audit.notes import AuditNotes, note_document, note_returned
+from hub.authorization import (
+    Authorize,
+    authorizer_for,
+    introspection_keys,
+    note_plan,
+    scopes_of,
+)
 from hub.executor import CompiledExecutor, Compiler, Plan, Unsupported, plan_for
-from hub.limits.extension import charge, deadline, measure
+from hub.limits.extension import RequestLimits, charge, deadline, measure
 from hub.limits.guard import guard_for
-from hub.operation_session import end_operation, start_query
-from hub.parse_cache import parsed, validation_errors
+from hub.operation_session import CloseSession, end_operation, start_query
+from hub.parse_cache import CachedParse, CachedValidation, parsed, validation_errors
+from hub.ws_operations import SocketOperations
 from resolvers.context import Context
 from resolvers.subscriptions import SocketContext
 
@@ -104,21 +110,30 @@ class Prepared:
     anchor: DocumentNode  # keeps the keyed document alive (its id stays unique)
 
 
+# The steps of these extensions are taken here; a schema with any other (or
+# without the first four) is served by strawberry alone. Authorize and
+# AuditNotes are taken when the schema has them (the benchmark's unguarded
+# hub drops both).
+ALWAYS = (CloseSession, CachedParse, CachedValidation, RequestLimits)
+OPTIONAL = (SocketOperations, Authorize, AuditNotes)
+
+
 class DirectQueries:
     """The straight-line path for queries over HTTP (see the module docstring)."""
 
-    def __init__(self, schema: strawberry.Schema, *, compiled: bool) -> None:
+    def __init__(self, schema: strawberry.Schema) -> None:
         self.schema = schema
-        self.compiled = compiled
+        self.compiled = issubclass(schema.execution_context_class, CompiledExecutor)
         self._prepared: OrderedDict[int, Prepared] = OrderedDict()
-        # Extensions that wrap each resolver, and operation directives (which
-        # strawberry serves with one), would be skipped here.
-        self.usable = not schema.directives and all(
-            isinstance(e, type)
-            and issubclass(e, SchemaExtension)
-            and not e._implements_resolve()
-            for e in schema.extensions
+        extensions = set(schema.extensions)
+        # Operation directives are served by an extension strawberry adds.
+        self.usable = (
+            not schema.directives
+            and extensions <= {*ALWAYS, *OPTIONAL}
+            and set(ALWAYS) <= extensions
         )
+        self.authorizes = Authorize in extensions
+        self.notes = AuditNotes in extensions
 
     async def execute(
         self,
@@ -153,24 +168,35 @@ class DirectQueries:
         )
         if violation is not None:
             return None
-        plan = authorizer_for(self.schema).plan(
-            document, operation_name=name, scopes=scopes_of(context), cache_key=query
-        )
-        if plan.denials or introspection_keys(plan.document, name):
+        if introspection_keys(document, name):
             return None
+        plan = None
+        if self.authorizes:
+            plan = authorizer_for(self.schema).plan(
+                document,
+                operation_name=name,
+                scopes=scopes_of(context),
+                cache_key=query,
+            )
+            if plan.denials:
+                return None
+            document = plan.document
 
         # From here on, this path answers.
         _counts["answered"] += 1
-        note_document(context, query, operation_name, variables)
+        if self.notes:
+            note_document(context, query, operation_name, variables)
         report = None
         try:
             report, refusal = await charge(context, guard, cost)
             if refusal is not None:
                 result = ExecutionResult(data=None, errors=[refusal])
             else:
-                note_plan(context, plan)
-                result = await self._run(plan.document, name, variables, context)
-            await note_returned(context, plan.document)
+                if plan is not None:
+                    note_plan(context, plan)
+                result = await self._run(document, name, variables, context)
+            if self.notes:
+                await note_returned(context, document)
         except Exception as e:  # as strawberry answers an exception from a hook
             error = e if isinstance(e, GraphQLError) else None
             result = ExecutionResult(

@@ -21,7 +21,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
-from strawberry.extensions import SchemaExtension
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
 from strawberry.types import ExecutionContext, ExecutionResult
@@ -42,7 +41,7 @@ from hub.direct import DirectQueries
 from hub.evaluate.loading import Policies
 from hub.executor import CompiledExecutor
 from hub.limits.extension import RequestLimits
-from hub.operation_session import end_operation, start_query
+from hub.operation_session import CloseSession
 from hub.parse_cache import CachedParse, CachedValidation
 from hub.persisted import (
     PersistedDocuments,
@@ -71,7 +70,9 @@ class QuietSchema(strawberry.Schema):
     Queries over HTTP whose every step is cached take hub/direct.py.
     """
 
-    direct: DirectQueries | None = None
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.direct = DirectQueries(self)
 
     async def execute(
         self,
@@ -84,8 +85,7 @@ class QuietSchema(strawberry.Schema):
         operation_extensions: dict[str, Any] | None = None,
     ) -> ExecutionResult:
         if (
-            self.direct is not None
-            and root_value is None
+            root_value is None
             and not operation_extensions
             and allowed_operation_types is not None
         ):
@@ -116,24 +116,6 @@ class QuietSchema(strawberry.Schema):
         return None
 
 
-class CloseSession(SchemaExtension):
-    """Starts a query's reads and ends the request's session once the
-    operation is done (hub/operation_session.py)."""
-
-    async def on_execute(self) -> Any:
-        ec = self.execution_context
-        context = ec.context
-        if isinstance(context, Context) and ec.operation_type is OperationType.QUERY:
-            await start_query(context)
-        yield
-
-    async def on_operation(self) -> Any:
-        yield
-        context = self.execution_context.context
-        if isinstance(context, Context):
-            await end_operation(context, self.execution_context.result)
-
-
 def caller_of(request: Request) -> Caller:
     """The caller the auth middleware resolved; the anonymous public otherwise."""
     caller = request.scope.get("state", {}).get("caller")
@@ -142,7 +124,7 @@ def caller_of(request: Request) -> Caller:
 
 def create_schema(*, compiled: bool = True) -> strawberry.Schema:
     """The hub's schema; `compiled` completes results with hub/executor.py."""
-    schema = build_schema(
+    return build_schema(
         extensions=[
             CloseSession,
             # Banks send the same few documents again and again: parse and
@@ -160,9 +142,6 @@ def create_schema(*, compiled: bool = True) -> strawberry.Schema:
         schema_class=QuietSchema,
         execution_context_class=CompiledExecutor if compiled else None,
     )
-    assert isinstance(schema, QuietSchema)
-    schema.direct = DirectQueries(schema, compiled=compiled)
-    return schema
 
 
 class HubGraphQL(GraphQL[Context, None]):

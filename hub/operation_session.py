@@ -1,13 +1,14 @@
 """Where a GraphQL operation's database session starts reading and ends.
 
-Shared by the strawberry extension (hub.graphql.CloseSession) and the direct
-path (hub/direct.py), so both open, commit and close a session the same way.
+Shared by the strawberry extension CloseSession and the direct path
+(hub/direct.py), so both open, commit and close a session the same way.
 """
 
 import logging
 from typing import Any, Protocol
 
 from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from hub.db import begin_read_only, commit
@@ -60,3 +61,21 @@ async def end_operation(context: Context, result: Result | None) -> None:
             await context.db.close()
         except Exception:  # the database may be gone; the answer says so already
             log.warning("closing the session failed", exc_info=True)
+
+
+class CloseSession(SchemaExtension):
+    """Starts a query's reads and ends the request's session once the
+    operation is done."""
+
+    async def on_execute(self) -> Any:
+        ec = self.execution_context
+        context = ec.context
+        if isinstance(context, Context) and ec.operation_type is OperationType.QUERY:
+            await start_query(context)
+        yield
+
+    async def on_operation(self) -> Any:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await end_operation(context, self.execution_context.result)

@@ -55,7 +55,7 @@ class Context:
     # must not write.
     read_only: bool = False
     # HUB_DATABASE_REPLICA_URL: a query routed there swaps `db` for a replica
-    # session when it starts (hub.graphql.CloseSession, hub/replica.py).
+    # session when it starts (hub.operation_session.CloseSession, hub/replica.py).
     replica: "Replica | None" = None
 
     # cst_date(now), once: picks below each enterprise of a batch ask for it.
@@ -92,7 +92,7 @@ def writing(
     """Run a mutation alone on the request's session; one write per request.
 
     The request's transaction is committed once, after the operation
-    (hub.graphql.CloseSession), only if the write succeeded: a refused write
+    (hub.operation_session.CloseSession), only if the write succeeded: a refused write
     has flushed nothing, so nothing is half done. Two writes in one request
     could not both be all-or-nothing, so the second is refused.
     """

@@ -5,7 +5,7 @@ HUB_DIRECT_EXECUTION off, over one database: the status, the body (request
 ids aside), the rate-limit headers and the audit entry must be the same.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -13,12 +13,15 @@ import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.extensions import SchemaExtension
 
 from hub.app import create_app
 from hub.config import Settings
 from hub.direct import direct_counts
 from hub.enums import AgencyKind
+from hub.graphql import QuietSchema, create_schema
 from hub.models import AuditEntry
+from schema.build import build_schema
 from seeds import builders as b
 from tests.conftest import Tokens
 from tests.helpers import post_graphql
@@ -287,3 +290,27 @@ class TestTimeout:
         assert comparable(direct) == comparable(through_hooks)
         await db.commit()
         assert await audited(db, direct) == await audited(db, through_hooks)
+
+
+class Elsewhere(SchemaExtension):
+    """An extension the direct path knows nothing of."""
+
+    def on_execute(self) -> Iterator[None]:
+        yield
+
+
+def test_a_schema_with_another_extension_is_left_to_strawberry() -> None:
+    # given
+    hub = create_schema()
+    # when
+    known = [e for e in hub.extensions if isinstance(e, type)]
+    other = build_schema(
+        extensions=[*known, Elsewhere],
+        schema_class=QuietSchema,
+        execution_context_class=hub.execution_context_class,
+    )
+    # then
+    assert isinstance(hub, QuietSchema)
+    assert isinstance(other, QuietSchema)
+    assert hub.direct.usable
+    assert not other.direct.usable
