@@ -1,6 +1,5 @@
 """Glue between strawberry and auth.authorizer: one check per operation."""
 
-import weakref
 from typing import Any
 
 import strawberry
@@ -10,24 +9,19 @@ from strawberry.extensions import SchemaExtension
 from auth.authorizer import Authorizer, Denial, Plan, fill_denied
 from auth.introspection import filter_introspection
 from hub.audit.draft import draft_of
+from hub.kept import kept_on
 from resolvers.context import Context
 from resolvers.errors import Forbidden
 from schema.directives import RequiresScopes
 
-# Keyed by the schema object itself: an id() could be reused by a later schema.
-_AUTHORIZERS: "weakref.WeakKeyDictionary[strawberry.Schema, Authorizer]" = (
-    weakref.WeakKeyDictionary()
-)
-
 
 def authorizer_for(schema: strawberry.Schema) -> Authorizer:
     """The schema's authorizer, built once from the @requiresScopes directives."""
-    found = _AUTHORIZERS.get(schema)
-    if found is None:
-        found = _AUTHORIZERS[schema] = Authorizer(
-            schema._schema, requirements_of(schema)
-        )
-    return found
+    return kept_on(
+        schema._schema,
+        "_hub_authorizer",
+        lambda: Authorizer(schema._schema, requirements_of(schema)),
+    )
 
 
 def requirements_of(

@@ -59,6 +59,8 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 from strawberry.types.fields.resolver import StrawberryResolver
 
+from hub.kept import kept_on
+
 PLAN_CACHE_SIZE = 2048
 
 # (value, per-request bindings) -> JSON-ready value
@@ -282,7 +284,8 @@ def _enum_leaf(type_: GraphQLEnumType, coerce: Callable[[Any], Any]) -> Writer:
     return leaf
 
 
-_PLANS: "OrderedDict[tuple[int, ...], Plan | None]" = OrderedDict()
+Plans = OrderedDict[tuple[int, ...], Plan | None]
+_compiled = [0]  # plans this worker compiled, for tests
 
 
 def plan_for(
@@ -298,9 +301,10 @@ def plan_for(
         *(id(n) for n in nodes[1:]),
         *(id(f) for f in fragments.values()),
     )
-    if key in _PLANS:
-        _PLANS.move_to_end(key)
-        return _PLANS[key]
+    plans: Plans = kept_on(schema, "_hub_plans", OrderedDict)
+    if key in plans:
+        plans.move_to_end(key)
+        return plans[key]
     compiler = Compiler(schema, fragments)
     try:
         plan: Plan | None = Plan(
@@ -310,15 +314,17 @@ def plan_for(
         )
     except Unsupported:
         plan = None
-    _PLANS[key] = plan
-    if len(_PLANS) > PLAN_CACHE_SIZE:
-        _PLANS.popitem(last=False)
+    else:
+        _compiled[0] += 1
+    plans[key] = plan
+    if len(plans) > PLAN_CACHE_SIZE:
+        plans.popitem(last=False)
     return plan
 
 
 def compiled_plans() -> int:
-    """How many compiled plans this worker holds (for tests and metrics)."""
-    return sum(plan is not None for plan in _PLANS.values())
+    """How many plans this worker has compiled (for tests)."""
+    return _compiled[0]
 
 
 class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):

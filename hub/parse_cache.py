@@ -15,6 +15,8 @@ from graphql import DocumentNode, GraphQLError, GraphQLSchema, parse, specified_
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
+from hub.kept import kept_on
+
 DOCUMENT_CACHE_SIZE = 1024
 RULES = tuple(specified_rules)
 
@@ -31,25 +33,26 @@ def parsed(query: str, options: Mapping[str, object]) -> DocumentNode | None:
     return None
 
 
-# Keyed by the objects' ids, anchored by the objects themselves (so an id
-# cannot be reused while its entry lives): an AST node's own hash walks the
-# whole document, a fiftieth of a single lookup's CPU.
-_VALIDATED: "OrderedDict[tuple[int, int], tuple[GraphQLSchema, DocumentNode, list[GraphQLError]]]" = OrderedDict()
+# Per schema (hub/kept.py), keyed by the document's id and anchored by the
+# document (so the id cannot be reused while its entry lives): an AST node's
+# own hash walks the whole document, a fiftieth of a single lookup's CPU.
+Validated = OrderedDict[int, tuple[DocumentNode, list[GraphQLError]]]
 
 
 def validation_errors(
     schema: GraphQLSchema, document: DocumentNode
 ) -> list[GraphQLError]:
     """What strawberry's validation finds in a parsed document (cached by it)."""
-    key = (id(schema), id(document))
-    found = _VALIDATED.get(key)
-    if found is not None:
-        _VALIDATED.move_to_end(key)
-        return found[2]
+    validated: Validated = kept_on(schema, "_hub_validated", OrderedDict)
+    key = id(document)
+    found = validated.get(key)
+    if found is not None and found[0] is document:
+        validated.move_to_end(key)
+        return found[1]
     errors = validate_document(schema, document, RULES)
-    _VALIDATED[key] = (schema, document, errors)
-    if len(_VALIDATED) > DOCUMENT_CACHE_SIZE:
-        _VALIDATED.popitem(last=False)
+    validated[key] = (document, errors)
+    if len(validated) > DOCUMENT_CACHE_SIZE:
+        validated.popitem(last=False)
     return errors
 
 

@@ -5,22 +5,19 @@ schema object, so the shape cache and the in-memory buckets live as long as
 the app (create_app closes it, and with it the Redis connections).
 """
 
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
 from graphql import DocumentNode, GraphQLSchema
 
 from hub.config import Settings
+from hub.kept import kept_on
 from hub.limits.budget import Budget, MemoryBudget
 from hub.limits.check import Limits
 from hub.limits.redis_budget import RedisBudget
 from hub.limits.shape import CostModel, Shape, ShapeCache
 
 MAX_COST_REPORTED = 10**15  # JSON clients read integers up to 2**53 exactly
-
-# Keyed by the schema object itself: an id() could be reused by a later schema.
-_GUARDS: "weakref.WeakKeyDictionary[GraphQLSchema, Guard]" = weakref.WeakKeyDictionary()
 
 
 @dataclass(slots=True)
@@ -84,7 +81,4 @@ def budget_of(settings: Settings) -> Budget:
 
 def guard_for(schema: GraphQLSchema, settings: Settings) -> Guard:
     """The schema's guard, built from `settings` on first use."""
-    found = _GUARDS.get(schema)
-    if found is None:
-        found = _GUARDS[schema] = Guard.from_settings(schema, settings)
-    return found
+    return kept_on(schema, "_hub_guard", lambda: Guard.from_settings(schema, settings))
