@@ -15,7 +15,9 @@ order the extensions take them, calling the very functions they call:
 1. parse and validate (hub/parse_cache.py), measure against the limits and
    plan authorization (auth/authorizer.py), touching nothing: a document
    that fails any of these, denies a field, asks for introspection or is not
-   a query goes to strawberry, which answers as it always has;
+   a query goes to strawberry, which answers as it always has (as does
+   everything, if the schema has an extension whose steps are not taken
+   here);
 2. note the document on the audit draft, charge the budget (a refusal is
    answered here, 429 as usual), note the fields served;
 3. start the query's reads (hub/operation_session.py) and, within the
