@@ -192,7 +192,9 @@ async def test_arguments_follow_each_requests_variables(
         compiled = await post_graphql(
             client, NESTED_VARIABLES, variables, headers=headers
         )
-        plain = await post_graphql(general, NESTED_VARIABLES, variables, headers=headers)
+        plain = await post_graphql(
+            general, NESTED_VARIABLES, variables, headers=headers
+        )
         # then
         assert compiled.status_code == plain.status_code == 200
         assert comparable(compiled) == comparable(plain)
