@@ -35,7 +35,7 @@ answers, headers and audit entries.
 
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import strawberry
@@ -44,20 +44,14 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     GraphQLError,
-    GraphQLField,
-    GraphQLObjectType,
-    GraphQLSchema,
     OperationDefinitionNode,
     OperationType as GraphQLOperationType,
     execute,
     get_operation_ast,
 )
-from graphql.execution.values import get_argument_values
 from graphql.pyutils import Path
 from strawberry.execution import optimized_is_awaitable
 from strawberry.types import ExecutionResult
-from strawberry.types.arguments import convert_arguments
-from strawberry.types.field import StrawberryField
 from strawberry.types.graphql import OperationType
 from strawberry.utils.await_maybe import await_maybe
 
@@ -69,7 +63,15 @@ from hub.authorization import (
     note_plan,
     scopes_of,
 )
-from hub.executor import CompiledExecutor, Compiler, Plan, Unsupported, plan_for
+from hub.executor import (
+    Call,
+    CompiledExecutor,
+    Compiler,
+    Plan,
+    Unsupported,
+    invoke,
+    plan_for,
+)
 from hub.limits.extension import RequestLimits, charge, deadline, measure
 from hub.limits.guard import guard_for
 from hub.operation_session import CloseSession, end_operation, start_query
@@ -96,10 +98,10 @@ class RootField:
     """A root field whose resolver is called directly, completed by `plan`."""
 
     key: str
-    nodes: list[FieldNode]
-    field_def: GraphQLField
-    definition: StrawberryField
+    call: Call
     plan: Plan
+    # Converted arguments of the call, once (CompiledExecutor.bind).
+    arguments: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,45 +273,20 @@ class DirectQueries:
         if isinstance(executor, list):  # variables that do not coerce
             return None
         assert isinstance(executor, CompiledExecutor)
-        config = self.schema.config
-        registry = self.schema.schema_converter.scalar_registry
+        query_type = executor.schema.query_type
+        assert query_type is not None
         data: dict[str, Any] = {}
         try:
             for root in prepared.roots:
-                path = Path(None, root.key, executor.schema.query_type.name)  # type: ignore[union-attr]
-                info = config.info_class(
-                    _raw_info=executor.build_resolve_info(
-                        root.field_def,
-                        root.nodes,
-                        executor.schema.query_type,  # type: ignore[arg-type]
-                        path,
-                    ),
-                    _field=root.definition,
-                )
-                kwargs = convert_arguments(
-                    get_argument_values(
-                        root.field_def, root.nodes[0], executor.variable_values
-                    ),
-                    root.definition.arguments,
-                    scalar_registry=registry,
-                    config=config,
-                    info=info,
-                )
-                resolver = root.definition.base_resolver
+                path = Path(None, root.key, query_type.name)
+                (bound,) = executor.bind((root.call,), root.arguments, path)
+                resolver = root.call.definition.base_resolver
                 assert resolver is not None
-                if resolver.info_parameter is not None:
-                    kwargs[resolver.info_parameter.name] = info
-                call: Any = resolver.wrapped_func
-                value = (
-                    call(None, **kwargs)
-                    if resolver.self_parameter is not None
-                    else call(**kwargs)
-                )
-                if optimized_is_awaitable(value):
+                value = invoke(resolver.wrapped_func, bound, None)
+                if IS_AWAITABLE(value):
                     value = await value
-                data[root.key] = root.plan.writer(
-                    value, executor._bind(root.plan, path)
-                )
+                bindings = executor.bind(root.plan.calls, root.plan.arguments, path)
+                data[root.key] = root.plan.writer(value, bindings)
         except Exception:  # graphql-core runs it again and reports it properly
             return None
         return data
@@ -348,34 +325,13 @@ class DirectQueries:
         except Unsupported:
             return None
         roots = []
-        for key, nodes in grouped.items():
-            root = _root_field(schema, fragments, query_type, key, nodes)
-            if root is None:
-                return None
-            roots.append(root)
+        try:
+            for key, nodes in grouped.items():
+                call = compiler.call_of(query_type, nodes)
+                plan = plan_for(schema, fragments, call.field_def.type, nodes)
+                if plan is None:
+                    return None
+                roots.append(RootField(key, call, plan))
+        except Unsupported:
+            return None
         return tuple(roots)
-
-
-def _root_field(
-    schema: GraphQLSchema,
-    fragments: dict[str, FragmentDefinitionNode],
-    query_type: GraphQLObjectType,
-    key: str,
-    nodes: list[FieldNode],
-) -> RootField | None:
-    field_def = query_type.fields.get(nodes[0].name.value)
-    definition = (
-        field_def.extensions.get("strawberry-definition") if field_def else None
-    )
-    if (
-        field_def is None
-        or not isinstance(definition, StrawberryField)
-        or definition.extensions
-        or definition.permission_classes
-        or definition.base_resolver is None
-    ):
-        return None
-    plan = plan_for(schema, fragments, field_def.type, nodes)
-    if plan is None:
-        return None
-    return RootField(key, nodes, field_def, definition, plan)

@@ -159,14 +159,7 @@ class Compiler:
         if name == "__typename":
             type_name = parent.name
             return lambda _value, _b: type_name
-        field_def = parent.fields.get(name)
-        definition = (
-            field_def.extensions.get("strawberry-definition") if field_def else None
-        )
-        if field_def is None or not isinstance(definition, StrawberryField):
-            raise Unsupported
-        if definition.extensions or definition.permission_classes:
-            raise Unsupported
+        field_def, definition = self.field_of(parent, nodes)
         sub = self.writer(field_def.type, nodes)
         resolver = definition.base_resolver
         if resolver is None:
@@ -176,28 +169,44 @@ class Compiler:
                 return sub(getattr(value, attr), b)
 
             return attribute
-        if resolver.is_async or not callable(resolver.wrapped_func):
+        if resolver.is_async:
             raise Unsupported
         slot = len(self.calls)
+        self.calls.append(self.call_of(parent, nodes))
+        function = resolver.wrapped_func
+
+        def resolved(value: Any, b: list[Binding]) -> Any:
+            return sub(invoke(function, b[slot], value), b)
+
+        return resolved
+
+    def field_of(
+        self, parent: GraphQLObjectType, nodes: list[FieldNode]
+    ) -> tuple[GraphQLField, StrawberryField]:
+        """The field the nodes select, if nothing but its resolver wraps it."""
+        field_def = parent.fields.get(nodes[0].name.value)
+        definition = (
+            field_def.extensions.get("strawberry-definition") if field_def else None
+        )
+        if field_def is None or not isinstance(definition, StrawberryField):
+            raise Unsupported
+        if definition.extensions or definition.permission_classes:
+            raise Unsupported
+        return field_def, definition
+
+    def call_of(self, parent: GraphQLObjectType, nodes: list[FieldNode]) -> Call:
+        """A resolver field's call, its arguments and Info bound per request."""
+        field_def, definition = self.field_of(parent, nodes)
+        resolver = definition.base_resolver
+        if resolver is None or not callable(resolver.wrapped_func):
+            raise Unsupported
         static = None
         if not (field_def.args or nodes[0].arguments or resolver.info_parameter):
             static = Binding(
                 {}, _source_names(resolver), resolver.self_parameter is not None
             )
         constant = not any(map(_uses_variables, nodes[0].arguments or ()))
-        self.calls.append(Call(field_def, definition, nodes, parent, static, constant))
-        call = resolver.wrapped_func
-
-        def resolved(value: Any, b: list[Binding]) -> Any:
-            bound = b[slot]
-            kwargs = dict(bound.kwargs)
-            for source_name in bound.source_names:
-                kwargs[source_name] = value
-            if bound.positional_self:
-                return sub(call(value, **kwargs), b)
-            return sub(call(**kwargs), b)
-
-        return resolved
+        return Call(field_def, definition, nodes, parent, static, constant)
 
     def _collect(
         self, type_: GraphQLObjectType, nodes: Sequence[FieldNode]
@@ -349,38 +358,44 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
             plan = plan_for(self.schema, self.fragment_definitions, return_type, nodes)
             if plan is not None:
                 try:
-                    return plan.writer(result, self._bind(plan, path))
+                    return plan.writer(
+                        result, self.bind(plan.calls, plan.arguments, path)
+                    )
                 except Exception:  # graphql-core redoes it and reports properly
                     pass
         return super().complete_value(
             return_type, field_details_list, info, path, result, position_context
         )
 
-    def _bind(self, plan: Plan, path: Path) -> list[Binding]:
+    def bind(
+        self, calls: Sequence[Call], arguments: dict[int, dict[str, Any]], path: Path
+    ) -> list[Binding]:
+        """Each call's arguments and Info for this request; `arguments` keeps
+        the converted arguments of calls without variables, by slot."""
         strawberry_schema = self.schema._strawberry_schema  # type: ignore[attr-defined]
         info_class = strawberry_schema.config.info_class
         bindings = []
-        for slot, call in enumerate(plan.calls):
+        for slot, call in enumerate(calls):
             if call.static is not None:
                 bindings.append(call.static)
                 continue
             resolver = call.definition.base_resolver
             assert resolver is not None
             info = None
-            if resolver.info_parameter is not None or slot not in plan.arguments:
+            if resolver.info_parameter is not None or slot not in arguments:
                 info = info_class(
                     _raw_info=self.build_resolve_info(
                         call.field_def, call.nodes, call.parent_type, path
                     ),
                     _field=call.definition,
                 )
-            converted = plan.arguments.get(slot)
+            converted = arguments.get(slot)
             if converted is None:
                 converted = self._convert(call, info, strawberry_schema)
                 if call.constant_arguments and all(
                     isinstance(v, _IMMUTABLE) for v in converted.values()
                 ):
-                    plan.arguments[slot] = converted
+                    arguments[slot] = converted
             kwargs = dict(converted)
             if resolver.info_parameter is not None:
                 kwargs[resolver.info_parameter.name] = info
@@ -410,6 +425,17 @@ class CompiledExecutor(StrawberryGraphQLCoreExecutionContext):
                 info=info,
             )
         )
+
+
+def invoke(function: Any, bound: Binding, source: Any) -> Any:
+    """A resolver's result for `source`, the object it belongs to (at the
+    root: the root value)."""
+    kwargs = dict(bound.kwargs)
+    for source_name in bound.source_names:
+        kwargs[source_name] = source
+    if bound.positional_self:
+        return function(source, **kwargs)
+    return function(**kwargs)
 
 
 # Argument values that may be handed to every request's resolver call.

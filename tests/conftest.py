@@ -14,6 +14,7 @@ import gc
 import itertools
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -222,14 +223,20 @@ def app(
     return create_app(settings, sessionmaker=sessionmaker)
 
 
-@pytest.fixture
-async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+@asynccontextmanager
+async def serving(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     """httpx on the app; the ASGI transport runs no lifespan, so the audit
     writer (started by its first append) is closed here."""
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as c:
         yield c
     await app.state.audit.aclose()
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    async with serving(app) as c:
+        yield c
 
 
 @dataclass(frozen=True, slots=True)

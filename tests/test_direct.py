@@ -23,7 +23,7 @@ from hub.graphql import QuietSchema, create_schema
 from hub.models import AuditEntry
 from schema.build import build_schema
 from seeds import builders as b
-from tests.conftest import Tokens
+from tests.conftest import Tokens, serving
 from tests.helpers import post_graphql
 from tests.test_enterprises_by_codes import add_enterprises
 
@@ -132,12 +132,8 @@ async def hooked(
     app = create_app(
         replace(settings, direct_execution=False), sessionmaker=sessionmaker
     )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://hub.test"
-    ) as client:
+    async with serving(app) as client:
         yield client
-    await app.state.audit.aclose()
 
 
 def comparable(response: httpx.Response) -> dict[str, Any]:

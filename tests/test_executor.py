@@ -17,7 +17,7 @@ from hub.app import create_app
 from hub.config import Settings
 from hub.enums import AgencyKind
 from hub.executor import compiled_plans
-from tests.conftest import Tokens
+from tests.conftest import Tokens, serving
 from tests.helpers import post_graphql
 from tests.test_enterprises_by_codes import add_enterprises
 
@@ -95,10 +95,7 @@ async def general(
     app = create_app(
         replace(settings, compiled_execution=False), sessionmaker=sessionmaker
     )
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(
-        transport=transport, base_url="http://hub.test"
-    ) as client:
+    async with serving(app) as client:
         yield client
 
 

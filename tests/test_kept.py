@@ -3,7 +3,6 @@
 import gc
 import weakref
 
-import httpx
 import pytest
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -13,7 +12,7 @@ from hub.app import create_app
 from hub.config import Settings
 from hub.enums import AgencyKind
 from hub.graphql import HubGraphQL
-from tests.conftest import Tokens
+from tests.conftest import Tokens, serving
 from tests.helpers import data_of, post_graphql
 from tests.test_enterprises_by_codes import add_enterprises
 
@@ -41,16 +40,14 @@ async def test_a_dropped_app_leaves_no_schema_behind(
     )
     assert isinstance(graphql.schema, strawberry.Schema)
     schema = weakref.ref(graphql.schema._schema)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as c:
+    async with serving(app) as c:
         answer = data_of(
             await post_graphql(c, LOOKUP, {"code": codes[0]}, headers=headers)
         )
-    await app.state.audit.aclose()
     assert answer["enterprise"]["code"] == codes[0]
     assert vars(schema())["_hub_plans"]  # the caches were filled
     # when
-    del app, graphql, transport, c
+    del app, graphql, c
     gc.collect()
     # then
     assert schema() is None
