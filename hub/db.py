@@ -1,8 +1,9 @@
 """Database engine and sessions: the only place that opens, commits or closes them."""
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import event
@@ -11,6 +12,7 @@ from sqlalchemy.exc import (
     DBAPIError,
     InterfaceError,
     OperationalError,
+    StatementError,
     TimeoutError as PoolTimeout,
 )
 from sqlalchemy.ext.asyncio import (
@@ -20,8 +22,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.util import greenlet_spawn
 
 from hub.config import Settings
+from hub.kept import kept_on
 from hub.pool import FairQueuePool
 from resolvers.feed import drop_queued, flush_queued
 
@@ -104,6 +108,85 @@ async def begin_read_only(session: AsyncSession) -> None:
     bind = session.bind
     if bind is not None and bind.dialect.name == "postgresql":
         await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def read_only_later(session: AsyncSession) -> None:
+    """begin_read_only without taking a connection yet (PostgreSQL).
+
+    The session's first statement, if it sends one, opens its connection in
+    AUTOCOMMIT; a query whose statements all go through `fetch_row` never
+    opens one.
+    """
+    bind = session.bind
+    if (
+        isinstance(bind, AsyncEngine)
+        and bind.dialect.name == "postgresql"
+        and not session.in_transaction()
+    ):
+        autocommit = kept_on(
+            bind.sync_engine,
+            "_hub_autocommit",
+            lambda: bind.execution_options(isolation_level="AUTOCOMMIT"),
+        )
+        session.bind = autocommit
+        session.sync_session.bind = autocommit.sync_engine
+
+
+async def fetch_row(engine: AsyncEngine, sql: str, args: Sequence[Any]) -> Any:
+    """The first row of driver SQL, run on a pooled asyncpg connection of its own.
+
+    For a query's statements on PostgreSQL, which run outside a transaction
+    anyway (begin_read_only): a session's connection, transaction and result
+    machinery cost a single lookup about three times the CPU of the statement
+    itself (BENCHMARKS.md). The connection comes from the same pool, under the
+    same timeout, and goes back at once. Errors are SQLAlchemy's, as a
+    session's statement raises them, and a lost connection invalidates the
+    pool as SQLAlchemy does, so is_unavailable() reads them the same.
+    """
+    sync = engine.sync_engine
+    dialect = sync.dialect
+    dbapi_error = dialect.loaded_dbapi.Error
+    try:
+        connection = await greenlet_spawn(sync.raw_connection)
+    except dbapi_error as e:
+        raise _wrapped(e, dialect, sql, args, disconnect=False) from e
+    try:
+        try:
+            driver: Any = connection.driver_connection
+            return await driver.fetchrow(sql, *args)
+        except Exception as e:
+            adapted = cast(Any, connection.dbapi_connection)
+            try:
+                adapted._handle_exception(e)  # the DBAPI error SQLAlchemy raises
+            except dbapi_error as translated:
+                disconnect = dialect.is_disconnect(translated, adapted, None)
+                if disconnect:
+                    await greenlet_spawn(sync.pool._invalidate, connection, translated)
+                raise _wrapped(
+                    translated, dialect, sql, args, disconnect=disconnect
+                ) from e
+            raise
+    finally:
+        await greenlet_spawn(connection.close)
+
+
+def _wrapped(
+    error: Exception,
+    dialect: Any,
+    sql: str,
+    args: Sequence[Any],
+    *,
+    disconnect: bool,
+) -> StatementError:
+    return DBAPIError.instance(
+        sql,
+        tuple(args),
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=disconnect,
+        dialect=dialect,
+    )
 
 
 async def commit(session: AsyncSession) -> None:

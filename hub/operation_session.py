@@ -11,7 +11,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from hub.db import begin_read_only, commit
+from hub.db import commit, read_only_later
 from hub.replica import Route, route_of
 from resolvers.context import Context
 
@@ -38,7 +38,7 @@ async def start_query(context: Context) -> None:
     ):
         context.db = await context.replica.read_session(context.db)
     else:
-        await begin_read_only(context.db)
+        read_only_later(context.db)
 
 
 async def end_operation(context: Context, result: Result | None) -> None:

@@ -25,12 +25,14 @@ place, and then sent as driver SQL: compiling it again on every request was
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import Dialect, Integer, String, any_, bindparam, select
 from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.db import fetch_row
 from hub.models import Enterprise
 from resolvers.access import AnySelect, access_key, readable_enterprises
 from resolvers.context import Context
@@ -181,17 +183,33 @@ def _cached(
 
 
 async def _one_row(ctx: Context, entry: Entry, value: Any) -> Sequence[Any]:
-    # Driver SQL on the session's connection: still SQLAlchemy's connection,
-    # transaction and error wrapping, without compiling the statement again.
-    connection = await ctx.db.connection()
+    session = ctx.db
+    bind = session.bind
+    assert isinstance(bind, AsyncEngine)
+    # A query's session without a connection yet: the statement takes a pooled
+    # connection of its own (hub.db.fetch_row), without the session's work.
+    # Otherwise driver SQL on the session's connection: still SQLAlchemy's
+    # connection, transaction and error wrapping, without compiling the
+    # statement again.
+    own = (
+        ctx.read_only
+        and bind.dialect.driver == "asyncpg"
+        and not session.in_transaction()
+    )
+    connection = None if own else await session.connection()
+    dialect = bind.dialect if connection is None else connection.dialect
     compiled = entry.compiled
-    if compiled is None or compiled.driver != connection.dialect.driver:
-        compiled = entry.compiled = _compile(entry, connection.dialect)
+    if compiled is None or compiled.driver != dialect.driver:
+        compiled = entry.compiled = _compile(entry, dialect)
     args = list(compiled.args)
     args[compiled.position] = (
         value if compiled.process is None else compiled.process(value)
     )
-    return (await connection.exec_driver_sql(compiled.sql, tuple(args))).one()
+    if connection is not None:
+        return (await connection.exec_driver_sql(compiled.sql, tuple(args))).one()
+    row = await fetch_row(bind, compiled.sql, args)
+    assert row is not None  # a select without FROM: one row
+    return cast(Sequence[Any], row)
 
 
 def _compile(entry: Entry, dialect: Dialect) -> Compiled:

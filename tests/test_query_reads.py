@@ -1,0 +1,190 @@
+"""A query's one-trip statement on PostgreSQL runs on a pooled connection of its
+own (hub.db.fetch_row), not through the request's session, and fails as a
+session's statement does."""
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.exc import DBAPIError, InterfaceError, TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from hub.app import create_app
+from hub.config import Settings
+from hub.db import create_engine, create_sessionmaker, fetch_row, is_unavailable
+from tests.conftest import Tokens, serving
+from tests.helpers import data_of, post_graphql
+from tests.test_enterprises_by_codes import add_enterprises
+
+pytestmark = pytest.mark.anyio
+
+LOOKUP = (
+    "query($code: String!) { enterprise(code: $code) "
+    "{ code currentRating { grade } penalties { decisionNumber } } }"
+)
+CODE = "91110108600037341D"
+LIST = (
+    "{ enterprises(first: 2) "
+    "{ nodes { code currentRating { grade } penalties { decisionNumber } } } }"
+)
+
+
+@pytest.fixture
+async def postgresql(engine: AsyncEngine) -> AsyncEngine:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the statements run on their own connection on PostgreSQL only")
+    return engine
+
+
+@pytest.fixture
+def statements(postgresql: AsyncEngine) -> Iterator[list[str]]:
+    """The SQL sent through SQLAlchemy's cursors (a session's or the audit
+    writer's) on the app's engine while the test runs."""
+    sent: list[str] = []
+
+    def record(*args: Any) -> None:
+        sent.append(args[2])
+
+    event.listen(postgresql.sync_engine, "before_cursor_execute", record)
+    yield sent
+    event.remove(postgresql.sync_engine, "before_cursor_execute", record)
+
+
+def one_trip(statements: list[str]) -> list[str]:
+    """The statements that read enterprises and datasets in one row
+    (resolvers/one_trip.py), not the token's or the audit log's."""
+    return [s for s in statements if "json_agg" in s]
+
+
+class TestOwnConnection:
+    async def test_a_lookup_sends_nothing_through_the_session(
+        self, client: Any, db: AsyncSession, statements: list[str], tokens: Tokens
+    ) -> None:
+        # given
+        (code,) = await add_enterprises(db, 1)
+        await db.commit()
+        headers = await tokens.headers()
+        statements.clear()
+        # when
+        response = await post_graphql(client, LOOKUP, {"code": code}, headers=headers)
+        # then the answer is whole, and its statement bypassed SQLAlchemy
+        enterprise = data_of(response)["enterprise"]
+        assert enterprise["code"] == code
+        assert enterprise["currentRating"] == {"grade": "GREEN"}
+        assert one_trip(statements) == []
+
+    async def test_a_list_page_uses_the_session_it_opened(
+        self, client: Any, db: AsyncSession, statements: list[str], tokens: Tokens
+    ) -> None:
+        # given
+        await add_enterprises(db, 3)
+        await db.commit()
+        headers = await tokens.headers()
+        statements.clear()
+        # when
+        response = await post_graphql(client, LIST, headers=headers)
+        # then the page's select opened the session's connection, and the
+        # datasets' statement ran on it
+        assert len(data_of(response)["enterprises"]["nodes"]) == 2
+        assert len(one_trip(statements)) == 1
+
+
+@pytest.fixture
+async def one_connection(
+    postgresql: AsyncEngine, settings: Settings
+) -> AsyncIterator[tuple[AsyncEngine, int]]:
+    """An engine whose pool holds one connection, opened, and its backend pid."""
+    engine = create_engine(settings, pool_size=1)
+    yield engine, await pid_of(engine)
+    await engine.dispose()
+
+
+class TestLostConnection:
+    async def test_the_request_is_answered_from_a_new_connection(
+        self,
+        postgresql: AsyncEngine,
+        one_connection: tuple[AsyncEngine, int],
+        settings: Settings,
+    ) -> None:
+        # given the pooled connection closed by the server
+        engine, pid = one_connection
+        await terminate(postgresql, pid)
+        app = create_app(settings, sessionmaker=create_sessionmaker(engine))
+        async with serving(app) as client:
+            # when
+            response = await post_graphql(client, LOOKUP, {"code": CODE})
+        # then the failed read invalidated the pool, and the query, which
+        # only reads, ran again (hub/direct.py) on a new connection
+        assert response.status_code == 200
+        assert data_of(response) == {"enterprise": None}
+
+
+class TestErrors:
+    """fetch_row raises what a session's statement raises, so that
+    is_unavailable() and the error handling above it read it the same."""
+
+    async def test_a_lost_connection(
+        self, postgresql: AsyncEngine, settings: Settings
+    ) -> None:
+        # given two pools of one connection each, both closed by the server
+        ours, theirs = create_engine(settings, pool_size=1), create_engine(settings)
+        for engine in (ours, theirs):
+            await terminate(postgresql, await pid_of(engine))
+        # when a statement goes to each
+        with pytest.raises(DBAPIError) as session_way:
+            async with theirs.connect() as conn:
+                await conn.exec_driver_sql("SELECT 1")
+        with pytest.raises(DBAPIError) as raised:
+            await fetch_row(ours, "SELECT 1", [])
+        # then
+        assert type(raised.value) is type(session_way.value) is InterfaceError
+        assert raised.value.connection_invalidated
+        assert is_unavailable(raised.value)
+        # and the pool connects again
+        assert tuple(await fetch_row(ours, "SELECT 1", [])) == (1,)
+        await ours.dispose()
+        await theirs.dispose()
+
+    async def test_a_failing_statement(
+        self, postgresql: AsyncEngine, one_connection: tuple[AsyncEngine, int]
+    ) -> None:
+        engine, _ = one_connection
+        sql = "SELECT 1 / $1::int"
+        with pytest.raises(DBAPIError) as session_way:
+            async with engine.connect() as conn:
+                await conn.exec_driver_sql(sql, (0,))
+        with pytest.raises(DBAPIError) as raised:
+            await fetch_row(engine, sql, [0])
+        assert type(raised.value) is type(session_way.value)
+        assert type(raised.value.orig) is type(session_way.value.orig)
+        assert not raised.value.connection_invalidated
+        assert not is_unavailable(raised.value)
+        # the connection went back to the pool
+        assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+    async def test_no_connection_free(
+        self, postgresql: AsyncEngine, one_connection: tuple[AsyncEngine, int]
+    ) -> None:
+        engine, _ = one_connection
+        async with engine.connect() as held:
+            await held.exec_driver_sql("SELECT 1")
+            engine.sync_engine.pool._timeout = 0.1  # type: ignore[attr-defined]
+            with pytest.raises(PoolTimeout) as raised:
+                await fetch_row(engine, "SELECT 1", [])
+        assert is_unavailable(raised.value)
+
+
+async def pid_of(engine: AsyncEngine) -> int:
+    """The backend of the (first) pooled connection of `engine`."""
+    async with engine.connect() as conn:
+        pid: int = (await conn.execute(text("SELECT pg_backend_pid()"))).scalar_one()
+    return pid
+
+
+async def terminate(admin_engine: AsyncEngine, pid: int) -> None:
+    """The server ends the backend; the client has heard of it by the return."""
+    async with admin_engine.connect() as admin:
+        await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    await asyncio.sleep(0.05)
