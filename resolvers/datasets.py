@@ -14,6 +14,10 @@ class Dataset(Enum):
     """A dataset nested under Enterprise that a selection may reach."""
 
     RATINGS = "ratings"
+    # Only what currentRating picks without arguments: the official scheme's
+    # published grade in force today. A selection that needs any other
+    # rating asks for RATINGS, which serves this too.
+    RATING_IN_FORCE = "rating in force"
     PENALTIES = "penalties"
     RISKS = "risks"
     POLICIES = "policies"

@@ -171,7 +171,9 @@ def _row_of(
 def _cached(
     shape: tuple[object, ...], ctx: Context, build: Callable[[], Entry]
 ) -> Entry:
-    key = (*shape, access_key(ctx.caller), ctx.today)
+    # Everything a source's select embeds: the row rules, today's date and
+    # the official scheme (the rating in force).
+    key = (*shape, access_key(ctx.caller), ctx.today, ctx.settings.official_scheme)
     hit = _STATEMENTS.get(key)
     if hit is not None:
         _STATEMENTS.move_to_end(key)

@@ -12,7 +12,8 @@ from hub.models import CreditRating, District, Enterprise
 from resolvers.access import enterprise_rule
 from resolvers.context import Context, serialized
 from resolvers.errors import BadUserInput
-from resolvers.rating import check_year, latest_in_force
+from resolvers.in_force import latest_in_force
+from resolvers.rating import check_year
 from resolvers.views import DistrictView
 
 # Jiangsu takes the lists from the grades in force on the last day of each

@@ -41,8 +41,9 @@ from resolvers.access import (
 from resolvers.context import Context, serialized
 from resolvers.enterprise import require_district
 from resolvers.errors import BadUserInput
+from resolvers.in_force import latest_in_force
 from resolvers.one_trip import is_postgresql
-from resolvers.rating import check_year, latest_in_force
+from resolvers.rating import check_year
 from resolvers.views import DistrictView
 
 MAX_MONTHS = 120  # ten years of months: the longest range a figure covers

@@ -25,9 +25,20 @@ def enterprise_datasets(
 ) -> frozenset[Dataset]:
     """Datasets needed below these Enterprise selections.
 
-    A nested item's `enterprise` is its owner, already loaded, so what is
-    selected below it is needed for the owner too.
+    `currentRating` without arguments needs only the rating in force
+    (Dataset.RATING_IN_FORCE); any other rating field, or arguments (a
+    variable even when null: this is decided once per document), need
+    every rating the caller may see, which serves it too.
     """
+    wanted = _datasets(enterprise_fields)
+    if Dataset.RATINGS in wanted:
+        return wanted - {Dataset.RATING_IN_FORCE}
+    return wanted
+
+
+def _datasets(enterprise_fields: Sequence[Selection]) -> frozenset[Dataset]:
+    """A nested item's `enterprise` is its owner, already loaded, so what is
+    selected below it is needed for the owner too."""
     wanted: set[Dataset] = set()
     for name, selected in children(
         s for f in enterprise_fields for s in f.selections
@@ -35,10 +46,12 @@ def enterprise_datasets(
         dataset = DATASET_OF_FIELD.get(name)
         if dataset is None:
             continue
+        if name == "currentRating" and not any(f.arguments for f in selected):
+            dataset = Dataset.RATING_IN_FORCE
         wanted.add(dataset)
         back = descend(selected, "enterprise")
         if back:
-            wanted |= enterprise_datasets(back)
+            wanted |= _datasets(back)
     return frozenset(wanted)
 
 
