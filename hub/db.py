@@ -1,7 +1,8 @@
 """Database engine and sessions: the only place that opens, commits or closes them."""
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -42,14 +43,14 @@ def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncE
         engine = create_async_engine(
             url,
             pool_pre_ping=True,
-            json_serializer=_json,
+            json_serializer=json_text,
             json_deserializer=orjson.loads,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     engine = create_async_engine(
         url,
-        json_serializer=_json,
+        json_serializer=json_text,
         json_deserializer=orjson.loads,
         pool_size=pool_size or settings.db_pool_size,
         # No overflow: connections opened and closed under load cost more than
@@ -69,7 +70,8 @@ def create_engine(settings: Settings, *, pool_size: int | None = None) -> AsyncE
     return engine
 
 
-def _json(value: Any) -> str:
+def json_text(value: Any) -> str:
+    """A JSON column's stored text (the engines' serializer)."""
     # orjson: a run stores 100,000 explanations; the stdlib encoder is 5x slower.
     return orjson.dumps(value).decode()
 
@@ -159,10 +161,25 @@ async def fetch_row(engine: AsyncEngine, sql: str, args: Sequence[Any]) -> Any:
     For a query's statements on PostgreSQL, which run outside a transaction
     anyway (begin_read_only): a session's connection, transaction and result
     machinery cost a single lookup about three times the CPU of the statement
-    itself (BENCHMARKS.md). The connection comes from the same pool, under the
-    same timeout, and goes back at once. Errors are SQLAlchemy's, as a
-    session's statement raises them, and a lost connection invalidates the
-    pool as SQLAlchemy does, so is_unavailable() reads them the same.
+    itself (BENCHMARKS.md).
+    """
+    async with driver_connection(engine) as driver:
+        return await driver.fetchrow(sql, *args)
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[Any]:
+    """A pooled connection's asyncpg connection, handed back on exit.
+
+    The connection comes from the engine's pool, under its timeout. Errors
+    inside are raised as SQLAlchemy raises a session's (DBAPIError and its
+    kinds), and a lost connection invalidates the pool as SQLAlchemy does, so
+    is_unavailable() and the callers' handling read them the same. A body
+    that fails, is cancelled or leaves a transaction open gives its
+    connection up: the pool opens a new one rather than hand on a connection
+    in an unknown state. A body runs its transaction with plain BEGIN and
+    COMMIT statements (asyncpg's transaction() records its own state, which
+    SQLAlchemy's reset of a returned connection does not see).
     """
     sync = engine.sync_engine
     dialect = sync.dialect
@@ -170,11 +187,13 @@ async def fetch_row(engine: AsyncEngine, sql: str, args: Sequence[Any]) -> Any:
     try:
         connection = await greenlet_spawn(sync.raw_connection)
     except dbapi_error as e:
-        raise _wrapped(e, dialect, sql, args, disconnect=False) from e
+        raise _wrapped(e, dialect, disconnect=False) from e
+    driver: Any = connection.driver_connection
+    clean = False
     try:
         try:
-            driver: Any = connection.driver_connection
-            return await driver.fetchrow(sql, *args)
+            yield driver
+            clean = not driver.is_in_transaction()
         except Exception as e:
             adapted = cast(Any, connection.dbapi_connection)
             try:
@@ -183,25 +202,22 @@ async def fetch_row(engine: AsyncEngine, sql: str, args: Sequence[Any]) -> Any:
                 disconnect = dialect.is_disconnect(translated, adapted, None)
                 if disconnect:
                     await greenlet_spawn(sync.pool._invalidate, connection, translated)
-                raise _wrapped(
-                    translated, dialect, sql, args, disconnect=disconnect
-                ) from e
+                raise _wrapped(translated, dialect, disconnect=disconnect) from e
             raise
     finally:
-        await greenlet_spawn(connection.close)
+        await greenlet_spawn(_hand_back, connection, clean)
 
 
-def _wrapped(
-    error: Exception,
-    dialect: Any,
-    sql: str,
-    args: Sequence[Any],
-    *,
-    disconnect: bool,
-) -> StatementError:
+def _hand_back(connection: Any, clean: bool) -> None:
+    if not clean and connection.is_valid:
+        connection.invalidate()
+    connection.close()
+
+
+def _wrapped(error: Exception, dialect: Any, *, disconnect: bool) -> StatementError:
     return DBAPIError.instance(
-        sql,
-        tuple(args),
+        None,
+        None,
         error,
         dialect.loaded_dbapi.Error,
         hide_parameters=True,

@@ -4,6 +4,7 @@ session's statement does."""
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ LOOKUP = (
     "{ code currentRating { grade } penalties { decisionNumber } } }"
 )
 CODE = "91110108600037341D"
+BATCH = "query($codes: [String!]!) { enterprisesByCodes(codes: $codes) { code } }"
 LIST = (
     "{ enterprises(first: 2) "
     "{ nodes { code currentRating { grade } penalties { decisionNumber } } } }"
@@ -119,6 +121,67 @@ class TestLostConnection:
         # only reads, ran again (hub/direct.py) on a new connection
         assert response.status_code == 200
         assert data_of(response) == {"enterprise": None}
+
+
+class TestCancelled:
+    async def test_the_connection_is_not_handed_on(
+        self,
+        postgresql: AsyncEngine,
+        one_connection: tuple[AsyncEngine, int],
+        settings: Settings,
+    ) -> None:
+        # given a pool of one connection, and the enterprise table locked so
+        # that a lookup's statement waits past the request's timeout
+        engine, _ = one_connection
+        app = create_app(
+            replace(settings, request_timeout_seconds=0.3),
+            sessionmaker=create_sessionmaker(engine),
+        )
+        async with serving(app) as client:
+            async with postgresql.begin() as locker:
+                await locker.execute(
+                    text("LOCK TABLE enterprise IN ACCESS EXCLUSIVE MODE")
+                )
+                # when
+                cut = await post_graphql(client, LOOKUP, {"code": CODE})
+            after = await post_graphql(client, LOOKUP, {"code": CODE})
+        # then the cut statement's connection was given up, not handed to
+        # the next statement or to the audit writer's batch
+        assert cut.status_code == 504
+        assert after.status_code == 200
+        assert data_of(after) == {"enterprise": None}
+        async with postgresql.connect() as conn:
+            logged = await conn.scalar(text("SELECT count(*) FROM audit_entry"))
+        assert logged == 2
+
+    async def test_cut_anywhere(
+        self,
+        postgresql: AsyncEngine,
+        one_connection: tuple[AsyncEngine, int],
+        settings: Settings,
+    ) -> None:
+        """Requests cut after 0.1 to 2 ms, at whatever await they reached (the
+        pool, the statement, the audit batch); each then followed by one that
+        must be answered and logged on the same pool of one connection."""
+        engine, _ = one_connection
+        maker = create_sessionmaker(engine)
+        codes = [CODE] * 100
+        answered = 0
+        for step in range(20):
+            cut_after = 0.0001 * (1 + step)
+            cutting = create_app(
+                replace(settings, request_timeout_seconds=cut_after), sessionmaker=maker
+            )
+            async with serving(cutting) as client:
+                cut = await post_graphql(client, BATCH, {"codes": codes})
+                assert cut.status_code in (200, 504)
+            async with serving(create_app(settings, sessionmaker=maker)) as client:
+                after = await post_graphql(client, BATCH, {"codes": codes})
+                assert after.status_code == 200, after.text
+            answered += 1
+        assert answered == 20
+        async with engine.begin() as conn:
+            assert await conn.scalar(text("SELECT 1")) == 1
 
 
 class TestErrors:

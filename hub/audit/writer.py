@@ -28,11 +28,13 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from auth.keys import KeyStore, KeyStoreError
+from hub.audit import batch_pg
 from hub.audit.canonical import Document, canonical_bytes, chain_hash, record_document
 from hub.audit.chain import ENTRY, Head, insert_batch, lock_head
 from hub.audit.checkpoint import Checkpoint, append_checkpoint, sign_checkpoint
 from hub.audit.record import AuditRecord
 from hub.config import Settings
+from hub.db import driver_connection
 from hub.metrics import AUDIT_BATCH, AUDIT_BATCH_FAILURES, AUDIT_QUEUE
 
 log = logging.getLogger("hub.audit")
@@ -189,14 +191,23 @@ class AuditWriter:
         checkpoint: Checkpoint | None = None
         try:
             # A pooled connection per batch: none is held while the log is idle.
-            async with self.engine.connect() as conn:
-                head = await lock_head(conn)
-                entries, index, new_head = _chain(head, batch)
-                checkpoint = self._checkpoint_if_due(head, new_head)
-                await insert_batch(
-                    conn, entries, index, head=new_head, checkpoint=checkpoint
-                )
-                await conn.commit()
+            if self.engine.dialect.driver == "asyncpg":
+                async with driver_connection(self.engine) as driver:
+                    head = await batch_pg.lock_head(driver)
+                    entries, index, new_head = _chain(head, batch)
+                    checkpoint = self._checkpoint_if_due(head, new_head)
+                    await batch_pg.insert_batch(
+                        driver, entries, index, head=new_head, checkpoint=checkpoint
+                    )
+            else:
+                async with self.engine.connect() as conn:
+                    head = await lock_head(conn)
+                    entries, index, new_head = _chain(head, batch)
+                    checkpoint = self._checkpoint_if_due(head, new_head)
+                    await insert_batch(
+                        conn, entries, index, head=new_head, checkpoint=checkpoint
+                    )
+                    await conn.commit()
         except Exception as e:
             self.stats.batches_failed += 1
             AUDIT_BATCH_FAILURES.inc()
