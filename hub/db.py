@@ -159,7 +159,7 @@ async def fetch_row(engine: AsyncEngine, sql: str, args: Sequence[Any]) -> Any:
     """The first row of driver SQL, run on a pooled asyncpg connection of its own.
 
     For a query's statements on PostgreSQL, which run outside a transaction
-    anyway (begin_read_only): a session's connection, transaction and result
+    anyway (read_only_later): a session's connection, transaction and result
     machinery cost a single lookup about three times the CPU of the statement
     itself (BENCHMARKS.md).
     """

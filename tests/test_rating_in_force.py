@@ -151,6 +151,28 @@ class TestRatingInForce:
             answers.append(picked(data_of(response)["enterprise"]))
         assert answers == [CASES[case]] * 3
 
+    async def test_an_argument_by_a_variable_is_read_each_time(
+        self, client: httpx.AsyncClient, enterprises: dict[str, str]
+    ) -> None:
+        """Which ratings a document reads is decided once per document, so a
+        variable argument counts as an argument even when it is left out."""
+        document = (
+            "query($code: String!, $asOf: Date) "
+            f"{{ enterprise(code: $code) {{ currentRating(asOf: $asOf) {{ {RATING} }} }} }}"
+        )
+        code = enterprises["downgrade inside the period"]
+        today = await post_graphql(client, document, {"code": code})
+        last_year = await post_graphql(
+            client, document, {"code": code, "asOf": "2025-06-15"}
+        )
+        assert (
+            picked(data_of(today)["enterprise"]) == CASES["downgrade inside the period"]
+        )
+        assert picked(data_of(last_year)["enterprise"]) == {
+            "grade": "GREEN",
+            "validFrom": "2025-01-01",
+        }
+
     async def test_a_batch_and_a_list_page(
         self, client: httpx.AsyncClient, enterprises: dict[str, str]
     ) -> None:
