@@ -198,16 +198,15 @@ async def _one_row(ctx: Context, entry: Entry, value: Any) -> Sequence[Any]:
         and bind.dialect.driver == "asyncpg"
         and not session.in_transaction()
     )
-    connection = None if own else await session.connection()
-    dialect = bind.dialect if connection is None else connection.dialect
     compiled = entry.compiled
-    if compiled is None or compiled.driver != dialect.driver:
-        compiled = entry.compiled = _compile(entry, dialect)
+    if compiled is None or compiled.driver != bind.dialect.driver:
+        compiled = entry.compiled = _compile(entry, bind.dialect)
     args = list(compiled.args)
     args[compiled.position] = (
         value if compiled.process is None else compiled.process(value)
     )
-    if connection is not None:
+    if not own:
+        connection = await session.connection()
         return (await connection.exec_driver_sql(compiled.sql, tuple(args))).one()
     row = await fetch_row(bind, compiled.sql, args)
     assert row is not None  # a select without FROM: one row

@@ -11,6 +11,7 @@ from hub.ingest.table import read_table
 from hub.ingest.values import ValueProblem, credit_code
 from hub.models import WatchedEnterprise
 from resolvers.context import Context, serialized, writing
+from resolvers.enterprise import require_credit_code
 from resolvers.errors import BadUserInput
 from resolvers.watchlist import (
     MAX_WATCHED,
@@ -165,7 +166,10 @@ async def page(ctx: Context, *, first: int, after: str | None) -> WatchlistPage:
         select(func.count()).where(WatchedEnterprise.agency_id == agency)
     )
     if after is not None:
-        stmt = stmt.where(WatchedEnterprise.enterprise_code > after)
+        # The last code of the previous page: a credit code, checked as one
+        # (text PostgreSQL cannot hold, such as NUL, must not reach it).
+        code = require_credit_code(after, field="after")
+        stmt = stmt.where(WatchedEnterprise.enterprise_code > code)
     codes = list(
         await ctx.db.scalars(
             stmt.order_by(WatchedEnterprise.enterprise_code).limit(first)

@@ -14,7 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hub.app import create_app
 from hub.config import Settings
-from hub.db import create_engine, create_sessionmaker, fetch_row, is_unavailable
+from hub.db import (
+    create_engine,
+    create_sessionmaker,
+    driver_connection,
+    fetch_row,
+    is_unavailable,
+)
 from tests.conftest import Tokens, serving
 from tests.helpers import data_of, post_graphql
 from tests.test_enterprises_by_codes import add_enterprises
@@ -145,8 +151,8 @@ class TestCancelled:
                 # when
                 cut = await post_graphql(client, LOOKUP, {"code": CODE})
             after = await post_graphql(client, LOOKUP, {"code": CODE})
-        # then the cut statement's connection was given up, not handed to
-        # the next statement or to the audit writer's batch
+        # then the next request and the audit writer's batches still find a
+        # working connection in the pool of one
         assert cut.status_code == 504
         assert after.status_code == 200
         assert data_of(after) == {"enterprise": None}
@@ -180,6 +186,9 @@ class TestCancelled:
                 assert after.status_code == 200, after.text
             answered += 1
         assert answered == 20
+        async with postgresql.connect() as conn:
+            logged = await conn.scalar(text("SELECT count(*) FROM audit_entry"))
+        assert logged == 40  # the cut requests' entries too
         async with engine.begin() as conn:
             assert await conn.scalar(text("SELECT 1")) == 1
 
@@ -213,7 +222,7 @@ class TestErrors:
     async def test_a_failing_statement(
         self, postgresql: AsyncEngine, one_connection: tuple[AsyncEngine, int]
     ) -> None:
-        engine, _ = one_connection
+        engine, pid = one_connection
         sql = "SELECT 1 / $1::int"
         with pytest.raises(DBAPIError) as session_way:
             async with engine.connect() as conn:
@@ -224,8 +233,26 @@ class TestErrors:
         assert type(raised.value.orig) is type(session_way.value.orig)
         assert not raised.value.connection_invalidated
         assert not is_unavailable(raised.value)
-        # the connection went back to the pool
+        # the connection left the pool's hands: given up, not handed on
         assert engine.sync_engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        assert await pid_of(engine) != pid
+
+    async def test_a_connection_is_reused_after_a_clean_statement(
+        self, postgresql: AsyncEngine, one_connection: tuple[AsyncEngine, int]
+    ) -> None:
+        engine, pid = one_connection
+        assert tuple(await fetch_row(engine, "SELECT 1", [])) == (1,)
+        assert await pid_of(engine) == pid
+
+    async def test_a_transaction_left_open_gives_the_connection_up(
+        self, postgresql: AsyncEngine, one_connection: tuple[AsyncEngine, int]
+    ) -> None:
+        engine, pid = one_connection
+        async with driver_connection(engine) as driver:
+            await driver.execute("BEGIN")
+        # the next user does not find itself inside that transaction
+        async with engine.begin() as conn:
+            assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
 
     async def test_no_connection_free(
         self, postgresql: AsyncEngine, one_connection: tuple[AsyncEngine, int]

@@ -81,6 +81,30 @@ class TestWatchlist:
         )
         assert removed["unwatchEnterprises"] == {"removed": 1, "size": 2}
 
+    async def test_pages_after_a_code(
+        self, client: httpx.AsyncClient, bank: dict[str, str]
+    ) -> None:
+        codes = sorted(b.credit_code(n) for n in (1, 2, 3))
+        await post_graphql(
+            client, WATCH, {"codes": codes, "replace": False}, headers=bank
+        )
+        query = "query($after: String) { watchlist(first: 2, after: $after) { codes } }"
+        first = await post_graphql(client, query, {}, headers=bank)
+        assert data_of(first)["watchlist"]["codes"] == codes[:2]
+        rest = await post_graphql(client, query, {"after": codes[1]}, headers=bank)
+        assert data_of(rest)["watchlist"]["codes"] == codes[2:]
+
+    @pytest.mark.parametrize("after", ["\x00", "not a code", "91110108600037341E"])
+    async def test_an_after_that_is_not_a_code(
+        self, client: httpx.AsyncClient, bank: dict[str, str], after: str
+    ) -> None:
+        query = "query($after: String) { watchlist(first: 2, after: $after) { codes } }"
+        response = await post_graphql(client, query, {"after": after}, headers=bank)
+        error = error_of(response)
+        assert error["extensions"]["code"] == "BAD_USER_INPUT"
+        assert error["extensions"]["reason"] == "INVALID_CREDIT_CODE"
+        assert error["extensions"]["field"] == "after"
+
     async def test_replace(
         self, client: httpx.AsyncClient, bank: dict[str, str]
     ) -> None:

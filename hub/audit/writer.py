@@ -17,7 +17,7 @@ never the reverse.
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -193,19 +193,13 @@ class AuditWriter:
             # A pooled connection per batch: none is held while the log is idle.
             if self.engine.dialect.driver == "asyncpg":
                 async with driver_connection(self.engine) as driver:
-                    head = await batch_pg.lock_head(driver)
-                    entries, index, new_head = _chain(head, batch)
-                    checkpoint = self._checkpoint_if_due(head, new_head)
-                    await batch_pg.insert_batch(
-                        driver, entries, index, head=new_head, checkpoint=checkpoint
+                    entries, checkpoint = await self._store(
+                        driver, batch, batch_pg.lock_head, batch_pg.insert_batch
                     )
             else:
                 async with self.engine.connect() as conn:
-                    head = await lock_head(conn)
-                    entries, index, new_head = _chain(head, batch)
-                    checkpoint = self._checkpoint_if_due(head, new_head)
-                    await insert_batch(
-                        conn, entries, index, head=new_head, checkpoint=checkpoint
+                    entries, checkpoint = await self._store(
+                        conn, batch, lock_head, insert_batch
                     )
                     await conn.commit()
         except Exception as e:
@@ -231,6 +225,21 @@ class AuditWriter:
         if checkpoint is not None:
             self.stats.checkpoints_written += 1
             self._unfiled.append(checkpoint)
+
+    async def _store(
+        self,
+        conn: Any,
+        batch: list[_Pending],
+        lock: Callable[[Any], Awaitable[Head]],
+        insert: Callable[..., Awaitable[None]],
+    ) -> tuple[list[dict[str, Any]], Checkpoint | None]:
+        """Lock the head, chain the batch and store it with `lock` and
+        `insert` of hub/audit/chain.py or hub/audit/batch_pg.py."""
+        head = await lock(conn)
+        entries, index, new_head = _chain(head, batch)
+        checkpoint = self._checkpoint_if_due(head, new_head)
+        await insert(conn, entries, index, head=new_head, checkpoint=checkpoint)
+        return entries, checkpoint
 
     def _checkpoint_if_due(self, head: Head, new: Head) -> Checkpoint | None:
         every = self.settings.audit_checkpoint_every
