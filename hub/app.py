@@ -35,6 +35,7 @@ from hub.portal.routes import portal_routes
 from hub.portal.site import Site
 from hub.replica import Replica
 from hub.request_id import RequestIdMiddleware
+from hub.response_cache import ResponseCache
 from hub.review.rulebook import load_rulebook
 from hub.subsidy_route import subsidy_route
 from hub.tracing import enable_tracing
@@ -72,6 +73,7 @@ def create_app(
     )
 
     audit = AuditWriter(audit_engine or sessionmaker, settings)
+    answers = ResponseCache.for_settings(settings, engine or audit.engine)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -84,6 +86,8 @@ def create_app(
         release_heap()
         await audit.aclose()  # what is queued is written before the engine goes
         await limits.aclose()  # the budget's Redis connections
+        if answers is not None:
+            await answers.aclose()  # the data version's listening connection
         for owned in (engine, audit_engine):
             if owned is not None:
                 await owned.dispose()
@@ -117,6 +121,7 @@ def create_app(
         authenticator=authenticator,  # subscriptions authenticate at connection_init
         audit=audit,
         replica=replica,
+        answers=answers,
     )
     limits = guard_for(schema._schema, settings)
 
@@ -164,6 +169,7 @@ def create_app(
     app.state.audit = audit
     app.state.limits = limits
     app.state.replica = replica
+    app.state.answers = answers
     return app
 
 

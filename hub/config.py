@@ -51,6 +51,12 @@ class Settings:
     # Answer queries whose every step is cached in one straight line
     # (hub/direct.py); off: through strawberry's extension hooks, same answers.
     direct_execution: bool = True
+    # Answers of queries kept per worker until the data changes, in MB of
+    # JSON (hub/response_cache.py); 0: off. PostgreSQL only.
+    response_cache_mb: float = 32.0
+    # How often the data version's listening connection is checked, and how
+    # long a check may take (hub/data_version.py).
+    data_version_check_seconds: float = 2.0
     db_pool_size: int = 10
     # A PostgreSQL streaming replica for published-only queries (hub/replica.py);
     # None: everything on the primary. Behind by more than the lag: primary.
@@ -163,6 +169,11 @@ class Settings:
             raise ValueError(
                 "HUB_MAX_BODY_BYTES must be >= 1024 and HUB_IMPORT_MAX_ROWS >= 1"
             )
+        if self.response_cache_mb < 0 or self.data_version_check_seconds <= 0:
+            raise ValueError(
+                "HUB_RESPONSE_CACHE_MB must not be negative and "
+                "HUB_DATA_VERSION_CHECK_SECONDS must be positive"
+            )
         if self.subscription_poll_seconds <= 0:
             raise ValueError("HUB_SUBSCRIPTION_POLL_SECONDS must be positive")
         if self.audit_retention_days < 1:
@@ -244,6 +255,10 @@ class Settings:
                 "HUB_COMPILED_EXECUTION", cast=bool, default=True
             ),
             direct_execution=config("HUB_DIRECT_EXECUTION", cast=bool, default=True),
+            response_cache_mb=config("HUB_RESPONSE_CACHE_MB", cast=float, default=32),
+            data_version_check_seconds=config(
+                "HUB_DATA_VERSION_CHECK_SECONDS", cast=float, default=2
+            ),
             db_pool_size=config("HUB_DB_POOL_SIZE", cast=int, default=10),
             database_replica_url=config("HUB_DATABASE_REPLICA_URL", default=None)
             or None,
@@ -389,6 +404,8 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HUB_MAX_BATCH_CODES", "1000", "most codes per batch field"),
     Variable("HUB_COMPILED_EXECUTION", "true", "compiled execution plans"),
     Variable("HUB_DIRECT_EXECUTION", "true", "queries without strawberry's hooks"),
+    Variable("HUB_RESPONSE_CACHE_MB", "32", "answers kept per worker until a write"),
+    Variable("HUB_DATA_VERSION_CHECK_SECONDS", "2", "health check of the listener"),
     Variable("HUB_DB_POOL_SIZE", "10", "PostgreSQL connections per worker"),
     Variable("HUB_LOG_LEVEL", "INFO", "JSON logs to stderr"),
     Variable("HUB_OTEL_ENABLED", "false", "OpenTelemetry tracing (the otel extra)"),

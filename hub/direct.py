@@ -20,12 +20,15 @@ order the extensions take them, calling the very functions they call:
    here);
 2. note the document on the audit draft, charge the budget (a refusal is
    answered here, 429 as usual), note the fields served;
-3. start the query's reads (hub/operation_session.py) and, within the
+3. answer from the response cache (hub/response_cache.py) if it keeps
+   this answer under the current data version; otherwise
+   start the query's reads (hub/operation_session.py) and, within the
    request timeout, run it: each root field's resolver called directly and
    completed by its compiled plan (hub/executor.py), or graphql-core's own
    execution when a root field has no plan, a resolver fails or a plan meets
    an error (queries are reads, so running them again repeats no effect,
-   and graphql-core then reports errors and their paths as usual);
+   and graphql-core then reports errors and their paths as usual); an
+   answer of the direct resolvers, without errors, may be kept;
 4. note whose data went out and end the session.
 
 `HUB_DIRECT_EXECUTION=false` sends everything through strawberry;
@@ -36,7 +39,7 @@ answers, headers and audit entries.
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import (
@@ -76,6 +79,7 @@ from hub.limits.extension import RequestLimits, charge, deadline, measure
 from hub.limits.guard import guard_for
 from hub.operation_session import CloseSession, end_operation, start_query
 from hub.parse_cache import CachedParse, CachedValidation, parsed, validation_errors
+from hub.response_cache import cacheable
 from hub.ws_operations import SocketOperations
 from resolvers.context import Context
 from resolvers.subscriptions import SocketContext
@@ -111,6 +115,8 @@ class Prepared:
     operation: OperationDefinitionNode
     # None: graphql-core executes the operation (a root field it alone serves).
     roots: tuple[RootField, ...] | None
+    # Its answers may be kept (hub/response_cache.py): every field is listed.
+    cacheable: bool
     anchor: DocumentNode  # keeps the keyed document alive (its id stays unique)
 
 
@@ -198,7 +204,7 @@ class DirectQueries:
             else:
                 if plan is not None:
                     note_plan(context, plan)
-                result = await self._run(document, name, variables, context)
+                result = await self._run(query, document, name, variables, context)
             if self.notes:
                 await note_returned(context, document)
         except Exception as e:  # as strawberry answers an exception from a hook
@@ -213,18 +219,32 @@ class DirectQueries:
 
     async def _run(
         self,
+        query: str,
         document: DocumentNode,
         operation_name: str | None,
         variables: dict[str, Any] | None,
         context: Context,
     ) -> ExecutionResult:
+        prepared = self._prepare(document, operation_name)
+        answers = context.answers if prepared.cacheable else None
+        key = version = None
+        if answers is not None:
+            key = answers.key(query, operation_name, variables, context)
+            if key is not None:
+                kept = answers.get(key, context)
+                if kept is not None:
+                    return ExecutionResult(data=cast(Any, kept), errors=None)
+                version = answers.version.value  # before anything is read
         await start_query(context)
         async with deadline(context):
-            prepared = self._prepare(document, operation_name)
             if prepared.roots is not None:
                 data = await self._fast(prepared, document, variables, context)
                 if data is not None:
                     _counts["resolved"] += 1
+                    if answers is not None and key is not None and version is not None:
+                        stored = answers.put(key, version, data, context)
+                        if stored is not None:  # its JSON, encoded once
+                            return ExecutionResult(data=cast(Any, stored), errors=None)
                     return ExecutionResult(data=data, errors=None)
             return await self._general(document, operation_name, variables, context)
 
@@ -299,7 +319,12 @@ class DirectQueries:
             return found
         operation = get_operation_ast(document, operation_name)
         assert operation is not None  # checked on the unpruned document
-        prepared = Prepared(operation, self._roots(document, operation), document)
+        prepared = Prepared(
+            operation,
+            self._roots(document, operation),
+            cacheable(self.schema._schema, document, operation),
+            document,
+        )
         self._prepared[key] = prepared
         if len(self._prepared) > PREPARED_CACHE_SIZE:
             self._prepared.popitem(last=False)

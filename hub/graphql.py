@@ -51,6 +51,7 @@ from hub.persisted import (
 )
 from hub.replica import Replica
 from hub.request_id import request_id_of
+from hub.response_cache import ResponseCache
 from hub.review.rulebook import Rulebook
 from hub.ws_auth import SocketGate, TextFrames
 from hub.ws_operations import SocketOperations
@@ -159,6 +160,7 @@ class HubGraphQL(GraphQL[Context, None]):
         authenticator: Authenticator,
         audit: AuditWriter,
         replica: Replica | None = None,
+        answers: ResponseCache | None = None,
     ) -> None:
         super().__init__(
             schema,
@@ -173,6 +175,7 @@ class HubGraphQL(GraphQL[Context, None]):
         self.settings = settings
         self.sessionmaker = sessionmaker
         self.replica = replica
+        self.answers = answers
         self.policies = policies
         self.rulebook = rulebook
         self.persisted = PersistedDocuments(
@@ -243,6 +246,7 @@ class HubGraphQL(GraphQL[Context, None]):
             policies=self.policies,
             rulebook=self.rulebook,
             replica=self.replica,
+            answers=self.answers,
         )
         request.state.context = context
         return context

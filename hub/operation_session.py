@@ -49,7 +49,13 @@ async def end_operation(context: Context, result: Result | None) -> None:
     """
     try:
         if context.wrote:
-            await commit(context.db)
+            try:
+                await commit(context.db)
+            finally:
+                # This worker's next request must not be answered from before
+                # the write, whenever the notification arrives.
+                if context.answers is not None:
+                    context.answers.version.bump()
     except Exception as e:
         if result is not None:
             result.data = None

@@ -21,6 +21,7 @@ from resolvers.errors import BadUserInput
 
 if TYPE_CHECKING:
     from hub.replica import Replica
+    from hub.response_cache import ResponseCache
 
 CST = ZoneInfo("Asia/Shanghai")
 
@@ -57,6 +58,9 @@ class Context:
     # HUB_DATABASE_REPLICA_URL: a query routed there swaps `db` for a replica
     # session when it starts (hub.operation_session.CloseSession, hub/replica.py).
     replica: "Replica | None" = None
+    # HUB_RESPONSE_CACHE_MB: answers of queries kept until the data changes
+    # (hub/response_cache.py); None on every path but /graphql over HTTP.
+    answers: "ResponseCache | None" = None
 
     # cst_date(now), once: picks below each enterprise of a batch ask for it.
     today: date = field(init=False)

@@ -213,6 +213,10 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         audit_batch_wait_ms=0,  # one request at a time: nothing to wait for
         audit_keys_dir=tmp_path / "audit-keys",
         audit_checkpoint_file=tmp_path / "audit-checkpoints.jsonl",
+        # Tests write through their own sessions between requests; a kept
+        # answer would then depend on when the notification arrives.
+        # tests/test_response_cache.py turns it on.
+        response_cache_mb=0,
     )
 
 
@@ -231,6 +235,8 @@ async def serving(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=transport, base_url="http://hub.test") as c:
         yield c
     await app.state.audit.aclose()
+    if app.state.answers is not None:
+        await app.state.answers.aclose()
 
 
 @pytest.fixture

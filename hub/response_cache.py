@@ -1,0 +1,313 @@
+"""Answers of queries kept per worker until the data changes (HUB_RESPONSE_CACHE_MB).
+
+Banks check the same portfolio again and again. An answer is kept under
+everything it depends on: the document and operation, the variables, the
+caller (client, scopes, row rules: auth.caller.Caller) and the date in China
+Standard Time (the row rules' "today"). It is served only while the data
+version it was read under is still current (hub/data_version.py: any
+committed write anywhere moves it), and never while the version's listener
+is not live.
+
+Only documents whose every field is listed in CACHEABLE are kept: fields
+that read tables without the change trigger (the audit log behind
+`Enterprise.accessLog`), or that depend on more than the key, are not, and a
+field added to the schema is not cached until it is listed here. An answer
+with errors is never kept. A hit is still authorized, charged, metered and
+audited like any request, with the enterprises the answer carries.
+
+Answers are kept as their JSON bytes (orjson.Fragment), which bounds the
+memory exactly and spares encoding them again; least recently used go first.
+"""
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    get_named_type,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from hub.config import Settings
+from hub.data_version import DataVersion
+from resolvers.context import Context
+
+# Schema coordinates whose answers depend only on the key and on tables that
+# notify (migration 0012). Enterprise.accessLog reads the audit log: never.
+CACHEABLE = frozenset(
+    {
+        "Query.enterprise",
+        "Query.enterprisesByCodes",
+        "Query.enterprises",
+        "Query.changes",
+        *(
+            f"Enterprise.{f}"
+            for f in [
+                "code",
+                "name",
+                "district",
+                "industry",
+                "supervisionCategory",
+                "status",
+                "address",
+                "legalRepresentative",
+                "compulsoryInsuranceYears",
+                "currentRating",
+                "ratingHistory",
+                "penalties",
+                "riskLevel",
+                "insurance",
+            ]
+        ),
+        *(f"District.{f}" for f in ("code", "name", "nameEn")),
+        *(
+            f"Rating.{f}"
+            for f in [
+                "id",
+                "scheme",
+                "year",
+                "grade",
+                "score",
+                "status",
+                "reason",
+                "decidedBy",
+                "decidedAt",
+                "validFrom",
+                "validTo",
+                "noticeUntil",
+                "enterprise",
+            ]
+        ),
+        *(
+            f"PenaltyDecision.{f}"
+            for f in [
+                "id",
+                "decisionNumber",
+                "categories",
+                "violationType",
+                "facts",
+                "legalBasis",
+                "content",
+                "fineAmount",
+                "confiscationAmount",
+                "decisionDate",
+                "authorityName",
+                "authorityCode",
+                "publicationEndDate",
+                "status",
+                "enterprise",
+            ]
+        ),
+        *(
+            f"RiskAssessment.{f}"
+            for f in [
+                "id",
+                "overallLevel",
+                "air",
+                "water",
+                "levelString",
+                "assessedOn",
+                "planFilingNumber",
+                "planFiledOn",
+                "filingAuthority",
+                "enterprise",
+            ]
+        ),
+        *(f"MediumRisk.{f}" for f in ("level", "q", "m", "e")),
+        *(
+            f"InsurancePolicy.{f}"
+            for f in [
+                "id",
+                "insurerName",
+                "insurerCode",
+                "policyNumber",
+                "startDate",
+                "endDate",
+                "cumulativeLimit",
+                "perAccidentLimit",
+                "premium",
+                "status",
+            ]
+        ),
+        *(
+            f"EnterpriseConnection.{f}"
+            for f in ("edges", "nodes", "pageInfo", "totalCount")
+        ),
+        "EnterpriseEdge.cursor",
+        "EnterpriseEdge.node",
+        "PageInfo.hasNextPage",
+        "PageInfo.endCursor",
+        *(f"ChangePage.{f}" for f in ("nodes", "endCursor", "hasNextPage")),
+        *(
+            f"Change.{f}"
+            for f in [
+                "seq",
+                "cursor",
+                "at",
+                "dataset",
+                "kind",
+                "enterpriseCode",
+                "recordId",
+                "payload",
+            ]
+        ),
+    }
+)
+
+Key = tuple[object, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    data: orjson.Fragment
+    size: int  # bytes of JSON
+    version: int
+    codes: frozenset[str]  # the enterprises it carries, for the audit entry
+
+
+class ResponseCache:
+    """Answers by key, at most `max_bytes` of JSON (see the module docstring)."""
+
+    def __init__(self, version: DataVersion, *, max_bytes: int) -> None:
+        self.version = version
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.counts = {"hit": 0, "miss": 0, "stored": 0, "off": 0}
+        self._answers: OrderedDict[Key, Answer] = OrderedDict()
+
+    @classmethod
+    def for_settings(
+        cls, settings: Settings, engine: AsyncEngine
+    ) -> "ResponseCache | None":
+        """The cache, or None where it is off: a size of 0, SQLite (no
+        notifications), or a replica (its answers may be behind the version)."""
+        if (
+            settings.response_cache_mb <= 0
+            or engine.dialect.name != "postgresql"
+            or settings.database_replica_url
+        ):
+            return None
+        version = DataVersion(engine, check_seconds=settings.data_version_check_seconds)
+        return cls(version, max_bytes=int(settings.response_cache_mb * 1024 * 1024))
+
+    def key(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: Mapping[str, Any] | None,
+        context: Context,
+    ) -> Key | None:
+        """The answer's key; None when nothing may be served or kept now."""
+        self.version.ensure_listening()
+        if not self.version.live:
+            self.counts["off"] += 1
+            return None
+        try:
+            encoded = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS)
+        except TypeError:  # integers orjson cannot write: not worth keeping
+            return None
+        return (query, operation_name, encoded, context.caller, context.today)
+
+    def get(self, key: Key, context: Context) -> orjson.Fragment | None:
+        """The kept answer, its enterprises noted on the context; None: a miss."""
+        answer = self._answers.get(key)
+        if answer is None or answer.version != self.version.value:
+            if answer is not None:  # read before a write: never again
+                del self._answers[key]
+                self.size -= answer.size
+            self.counts["miss"] += 1
+            return None
+        self._answers.move_to_end(key)
+        self.counts["hit"] += 1
+        context.returned_codes.update(answer.codes)
+        return answer.data
+
+    def put(
+        self, key: Key, version: int, data: dict[str, Any], context: Context
+    ) -> orjson.Fragment | None:
+        """Keep `data`, read under `version`; its JSON, or None if not kept."""
+        if context.returned_ids or version != self.version.value:
+            # Rows returned without their enterprise's code (the audit entry
+            # looks those up), or a write committed while it was read.
+            return None
+        encoded = orjson.dumps(data)
+        if len(encoded) > self.max_bytes:
+            return None
+        fragment = orjson.Fragment(encoded)
+        old = self._answers.pop(key, None)
+        if old is not None:
+            self.size -= old.size
+        self._answers[key] = Answer(
+            fragment, len(encoded), version, frozenset(context.returned_codes)
+        )
+        self.size += len(encoded)
+        while self.size > self.max_bytes:
+            _, dropped = self._answers.popitem(last=False)
+            self.size -= dropped.size
+        self.counts["stored"] += 1
+        return fragment
+
+    async def aclose(self) -> None:
+        await self.version.aclose()
+        self._answers.clear()
+        self.size = 0
+
+
+def cacheable(
+    schema: GraphQLSchema, document: DocumentNode, operation: OperationDefinitionNode
+) -> bool:
+    """Whether every field the operation selects is in CACHEABLE."""
+    if operation.operation is not OperationType.QUERY or schema.query_type is None:
+        return False
+    fragments = {
+        d.name.value: d
+        for d in document.definitions
+        if isinstance(d, FragmentDefinitionNode)
+    }
+    return _listed(schema, fragments, schema.query_type, operation.selection_set)
+
+
+def _listed(
+    schema: GraphQLSchema,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    parent: GraphQLObjectType,
+    selections: SelectionSetNode,
+) -> bool:
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            name = selection.name.value
+            if name == "__typename":
+                continue
+            if f"{parent.name}.{name}" not in CACHEABLE:
+                return False
+            if selection.selection_set is not None:
+                child = get_named_type(parent.fields[name].type)
+                if not isinstance(child, GraphQLObjectType) or not _listed(
+                    schema, fragments, child, selection.selection_set
+                ):
+                    return False
+            continue
+        if isinstance(selection, InlineFragmentNode):
+            condition, inner = selection.type_condition, selection.selection_set
+        else:
+            assert isinstance(selection, FragmentSpreadNode)
+            fragment = fragments[selection.name.value]
+            condition, inner = fragment.type_condition, fragment.selection_set
+        target = schema.get_type(condition.name.value) if condition else parent
+        if not isinstance(target, GraphQLObjectType) or not _listed(
+            schema, fragments, target, inner
+        ):
+            return False
+    return True
