@@ -134,7 +134,7 @@ class DirectQueries:
     def __init__(self, schema: strawberry.Schema) -> None:
         self.schema = schema
         self.compiled = issubclass(schema.execution_context_class, CompiledExecutor)
-        self._prepared: OrderedDict[int, Prepared] = OrderedDict()
+        self._prepared: OrderedDict[tuple[int, str | None], Prepared] = OrderedDict()
         extensions = set(schema.extensions)
         # Operation directives are served by an extension strawberry adds.
         self.usable = (
@@ -312,7 +312,10 @@ class DirectQueries:
         return data
 
     def _prepare(self, document: DocumentNode, operation_name: str | None) -> Prepared:
-        key = id(document)
+        # A document may hold several operations: each is prepared apart (one
+        # prepared for the whole document ran another operation than the one
+        # asked for, with fields that operation was never authorized for).
+        key = (id(document), operation_name)
         found = self._prepared.get(key)
         if found is not None and found.anchor is document:
             self._prepared.move_to_end(key)

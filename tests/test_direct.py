@@ -20,11 +20,11 @@ from hub.config import Settings
 from hub.direct import direct_counts
 from hub.enums import AgencyKind
 from hub.graphql import QuietSchema, create_schema
-from hub.models import AuditEntry
+from hub.models import AuditEntry, Enterprise
 from schema.build import build_schema
 from seeds import builders as b
 from tests.conftest import Tokens, serving
-from tests.helpers import post_graphql
+from tests.helpers import data_of, post_graphql
 from tests.test_enterprises_by_codes import add_enterprises
 
 pytestmark = pytest.mark.anyio
@@ -221,6 +221,47 @@ async def test_an_anonymous_lookup_of_published_data(
     assert served == RESOLVED
     assert comparable(direct) == comparable(through_hooks)
     assert direct.json()["data"]["enterprise"]["code"] == codes[0]
+
+
+TWO_OPERATIONS = (
+    "query Full($code: String!) { enterprise(code: $code) "
+    "{ code legalRepresentative } } "
+    "query Plain($code: String!) { enterprise(code: $code) { code name } }"
+)
+
+
+class TestOperations:
+    async def test_each_operation_of_a_document_answers_for_itself(
+        self, client: httpx.AsyncClient, db: AsyncSession, tokens: Tokens
+    ) -> None:
+        # given a document of two operations, and the bureau, which may read
+        # legal representatives, running the first
+        (code,) = await add_enterprises(db, 1)
+        name = await db.scalar(select(Enterprise.name).where(Enterprise.code == code))
+        epb = await tokens.headers(AgencyKind.CITY_EPB)
+        full = await client.post(
+            "/graphql",
+            json={
+                "query": TWO_OPERATIONS,
+                "operationName": "Full",
+                "variables": {"code": code},
+            },
+            headers=epb,
+        )
+        assert data_of(full)["enterprise"]["legalRepresentative"]
+        # when an industry regulator, which may not, runs the second
+        regulator = await tokens.headers(AgencyKind.INDUSTRY_REGULATOR)
+        plain = await client.post(
+            "/graphql",
+            json={
+                "query": TWO_OPERATIONS,
+                "operationName": "Plain",
+                "variables": {"code": code},
+            },
+            headers=regulator,
+        )
+        # then it gets the second's answer, not the first's
+        assert data_of(plain) == {"enterprise": {"code": code, "name": name}}
 
 
 class TestBudget:
