@@ -53,7 +53,7 @@ class Settings:
     direct_execution: bool = True
     # Answers of queries kept per worker until the data changes, in MB of
     # JSON (hub/response_cache.py); 0: off. PostgreSQL only.
-    response_cache_mb: float = 32.0
+    response_cache_mb: float = 16.0
     # How often the data version's listening connection is checked, and how
     # long a check may take (hub/data_version.py).
     data_version_check_seconds: float = 2.0
@@ -255,7 +255,7 @@ class Settings:
                 "HUB_COMPILED_EXECUTION", cast=bool, default=True
             ),
             direct_execution=config("HUB_DIRECT_EXECUTION", cast=bool, default=True),
-            response_cache_mb=config("HUB_RESPONSE_CACHE_MB", cast=float, default=32),
+            response_cache_mb=config("HUB_RESPONSE_CACHE_MB", cast=float, default=16),
             data_version_check_seconds=config(
                 "HUB_DATA_VERSION_CHECK_SECONDS", cast=float, default=2
             ),
@@ -404,7 +404,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HUB_MAX_BATCH_CODES", "1000", "most codes per batch field"),
     Variable("HUB_COMPILED_EXECUTION", "true", "compiled execution plans"),
     Variable("HUB_DIRECT_EXECUTION", "true", "queries without strawberry's hooks"),
-    Variable("HUB_RESPONSE_CACHE_MB", "32", "answers kept per worker until a write"),
+    Variable("HUB_RESPONSE_CACHE_MB", "16", "answers kept per worker until a write"),
     Variable("HUB_DATA_VERSION_CHECK_SECONDS", "2", "health check of the listener"),
     Variable("HUB_DB_POOL_SIZE", "10", "PostgreSQL connections per worker"),
     Variable("HUB_LOG_LEVEL", "INFO", "JSON logs to stderr"),

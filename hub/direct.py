@@ -108,9 +108,12 @@ class RootField:
     arguments: dict[int, dict[str, Any]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Prepared:
-    """What a (pruned) document needs per request, worked out once."""
+    """What a (pruned) document needs per request, worked out once.
+
+    Equal only to itself: it stands for its operation in the response
+    cache's keys (hub/response_cache.py)."""
 
     operation: OperationDefinitionNode
     # None: graphql-core executes the operation (a root field it alone serves).
@@ -204,7 +207,7 @@ class DirectQueries:
             else:
                 if plan is not None:
                     note_plan(context, plan)
-                result = await self._run(query, document, name, variables, context)
+                result = await self._run(document, name, variables, context)
             if self.notes:
                 await note_returned(context, document)
         except Exception as e:  # as strawberry answers an exception from a hook
@@ -219,7 +222,6 @@ class DirectQueries:
 
     async def _run(
         self,
-        query: str,
         document: DocumentNode,
         operation_name: str | None,
         variables: dict[str, Any] | None,
@@ -229,7 +231,7 @@ class DirectQueries:
         answers = context.answers if prepared.cacheable else None
         key = version = None
         if answers is not None:
-            key = answers.key(query, operation_name, variables, context)
+            key = answers.key(prepared, variables, context)
             if key is not None:
                 kept = answers.get(key, context)
                 if kept is not None:
