@@ -57,6 +57,9 @@ class Settings:
     # How often the data version's listening connection is checked, and how
     # long a check may take (hub/data_version.py).
     data_version_check_seconds: float = 2.0
+    # Where the data version listens; None: HUB_DATABASE_URL. A pooler in
+    # transaction mode cannot carry LISTEN: name the primary itself.
+    data_version_url: str | None = None
     db_pool_size: int = 10
     # A PostgreSQL streaming replica for published-only queries (hub/replica.py);
     # None: everything on the primary. Behind by more than the lag: primary.
@@ -259,6 +262,7 @@ class Settings:
             data_version_check_seconds=config(
                 "HUB_DATA_VERSION_CHECK_SECONDS", cast=float, default=2
             ),
+            data_version_url=config("HUB_DATA_VERSION_URL", default=None) or None,
             db_pool_size=config("HUB_DB_POOL_SIZE", cast=int, default=10),
             database_replica_url=config("HUB_DATABASE_REPLICA_URL", default=None)
             or None,
@@ -406,6 +410,7 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("HUB_DIRECT_EXECUTION", "true", "queries without strawberry's hooks"),
     Variable("HUB_RESPONSE_CACHE_MB", "16", "answers kept per worker until a write"),
     Variable("HUB_DATA_VERSION_CHECK_SECONDS", "2", "health check of the listener"),
+    Variable("HUB_DATA_VERSION_URL", None, "where the listener connects"),
     Variable("HUB_DB_POOL_SIZE", "10", "PostgreSQL connections per worker"),
     Variable("HUB_LOG_LEVEL", "INFO", "JSON logs to stderr"),
     Variable("HUB_OTEL_ENABLED", "false", "OpenTelemetry tracing (the otel extra)"),

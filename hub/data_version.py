@@ -7,21 +7,27 @@ notification bumps `value`. The worker that commits a write also bumps it
 itself (hub.operation_session), so its own next request cannot be answered
 from before the write however late the notification comes.
 
-`live` says whether notifications can be trusted: false until LISTEN is
-acknowledged, and again as soon as the connection is lost or fails its
-health check (a `SELECT 1` every `check_seconds`, bounded by the same time).
-Each change of `live` bumps the version too, since notifications sent
-while nobody listened are lost. Whoever caches by this version must serve
-nothing while `live` is false (hub/response_cache.py).
+`live` says whether notifications can be trusted. Every `check_seconds` the
+listener sends a probe, a notification of its own on the channel, and
+waits as long for it to come back: notifications are trusted only while
+they demonstrably arrive. A connection that is lost, hangs, or cannot
+receive them (a pooler in transaction mode takes LISTEN and SELECT alike,
+then hands the server connection to someone else) turns `live` off within
+two intervals. Each change of `live` bumps the version too, since
+notifications sent while nobody listened are lost. Whoever caches by this
+version must serve nothing while `live` is false (hub/response_cache.py).
+Probes carry a payload (the triggers' is empty) and bump nothing.
 """
 
 import asyncio
 import contextlib
 import inspect
 import logging
+import uuid
 from typing import Any
 
 import asyncpg
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 CHANNEL = "hub_data_changed"
@@ -37,6 +43,8 @@ UNWATCHED = frozenset(
     }
 )
 RETRY_SECONDS = 1.0
+APPLICATION_NAME = "hub data version"  # in pg_stat_activity
+PROBE = "probe:"  # payload prefix of the listener's own notifications
 
 log = logging.getLogger("hub.data_version")
 
@@ -48,13 +56,22 @@ _CONNECT_KEYWORDS = frozenset(inspect.signature(asyncpg.connect).parameters)
 class DataVersion:
     """A counter that moves on every committed write (see the module docstring)."""
 
-    def __init__(self, engine: AsyncEngine, *, check_seconds: float) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, check_seconds: float, url: str | None = None
+    ) -> None:
+        """`url` (HUB_DATA_VERSION_URL): where to listen, if not at the
+        engine's database, e.g. the primary itself behind a pooler."""
         self.value = 0
         self.live = False
         self._engine = engine
+        self._url = make_url(url) if url else engine.url
         self._check_seconds = check_seconds
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._name = uuid.uuid4().hex
+        self._probes = 0
+        self._awaited = ""
+        self._returned = asyncio.Event()
 
     def bump(self) -> None:
         self.value += 1
@@ -96,22 +113,46 @@ class DataVersion:
         connection.add_termination_listener(lambda _c: lost.set())
         try:
             await connection.add_listener(CHANNEL, self._notified)
-            self._set_live(True)
             while True:
+                await self._probe(connection)
+                if not self.live:
+                    log.info("data version listening")
+                self._set_live(True)
                 try:
                     await asyncio.wait_for(lost.wait(), self._check_seconds)
                 except TimeoutError:
-                    await connection.fetchval("SELECT 1", timeout=self._check_seconds)
-                else:
-                    raise ConnectionError("the listening connection ended")
+                    continue
+                raise ConnectionError("the listening connection ended")
         finally:
             self._set_live(False)
             connection.terminate()
 
-    async def _connect(self) -> Any:
-        _args, options = self._engine.dialect.create_connect_args(self._engine.url)
-        options = {k: v for k, v in options.items() if k in _CONNECT_KEYWORDS}
-        return await asyncpg.connect(**options, timeout=self._check_seconds)
+    async def _probe(self, connection: Any) -> None:
+        """Send a notification and wait for it to come back (TimeoutError)."""
+        self._probes += 1
+        self._awaited = f"{PROBE}{self._name}:{self._probes}"
+        self._returned = asyncio.Event()
+        async with asyncio.timeout(self._check_seconds):
+            await connection.execute(
+                f"SELECT pg_notify('{CHANNEL}', '{self._awaited}')"
+            )
+            await self._returned.wait()
 
-    def _notified(self, *_args: object) -> None:
-        self.bump()
+    async def _connect(self) -> Any:
+        _args, options = self._engine.dialect.create_connect_args(self._url)
+        options = {k: v for k, v in options.items() if k in _CONNECT_KEYWORDS}
+        settings = {
+            **options.pop("server_settings", {}),
+            "application_name": APPLICATION_NAME,
+        }
+        return await asyncpg.connect(
+            **options, server_settings=settings, timeout=self._check_seconds
+        )
+
+    def _notified(
+        self, _connection: object, _pid: int, _channel: str, payload: str
+    ) -> None:
+        if not payload.startswith(PROBE):
+            self.bump()
+        elif payload == self._awaited:  # other workers' probes are theirs
+            self._returned.set()

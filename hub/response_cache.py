@@ -207,7 +207,11 @@ class ResponseCache:
             or settings.database_replica_url
         ):
             return None
-        version = DataVersion(engine, check_seconds=settings.data_version_check_seconds)
+        version = DataVersion(
+            engine,
+            check_seconds=settings.data_version_check_seconds,
+            url=settings.data_version_url,
+        )
         return cls(version, max_bytes=int(settings.response_cache_mb * 1024 * 1024))
 
     def key(

@@ -6,7 +6,7 @@ moves the version, and while the listener is down nothing is kept or served.
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 
 from hub.app import create_app
 from hub.config import Settings
-from hub.data_version import CHANNEL, UNWATCHED
+from hub.data_version import APPLICATION_NAME, CHANNEL, UNWATCHED
 from hub.enums import AgencyKind, Grade
 from hub.models import AuditEntry, Base, CreditRating, Enterprise
 from hub.response_cache import ResponseCache
@@ -387,9 +387,9 @@ class TestInvalidation:
             ended = await conn.scalar(
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE query = :listen"
+                    "WHERE application_name = :name"
                 ),
-                {"listen": f'LISTEN "{CHANNEL}"'},
+                {"name": APPLICATION_NAME},
             )
         assert ended == 1
         await until(lambda: not answers.version.live)
@@ -453,3 +453,118 @@ async def test_every_table_but_the_unwatched_notifies(postgresql: AsyncEngine) -
     # then every table a cached answer may come from has the trigger
     assert triggered == set(Base.metadata.tables) - UNWATCHED
     assert set(Base.metadata.tables) >= UNWATCHED
+
+
+class Relay:
+    """A TCP relay to PostgreSQL that may drop the server's notifications, as
+    a pooler in transaction mode loses them (the test's stand-in for one)."""
+
+    def __init__(self, target: tuple[str, int], *, drop_notifications: bool) -> None:
+        self.target = target
+        self.drop = drop_notifications
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return int(self.server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        self.server.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    async def _serve(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self.target)
+        for pump in (self._copy(reader, up_writer), self._messages(up_reader, writer)):
+            task = asyncio.create_task(pump)
+            self.tasks.add(task)
+
+    async def _copy(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+        writer.close()
+
+    async def _messages(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Server to client, message by message: a type byte, then a length
+        that counts itself (no SSL: the client asks for none)."""
+        try:
+            while True:
+                head = await reader.readexactly(5)
+                body = await reader.readexactly(int.from_bytes(head[1:], "big") - 4)
+                if not (self.drop and head[:1] == b"A"):  # NotificationResponse
+                    writer.write(head + body)
+                    await writer.drain()
+        except asyncio.IncompleteReadError:
+            writer.close()
+
+
+@pytest.fixture
+async def relayed(
+    request: pytest.FixtureRequest, postgresql: AsyncEngine
+) -> AsyncIterator[str]:
+    """A database URL for the data version through a Relay (param: drop?)."""
+    url = postgresql.url
+    relay = Relay(
+        (url.host or "127.0.0.1", url.port or 5432), drop_notifications=request.param
+    )
+    port = await relay.start()
+    yield url.set(port=port, query={"ssl": "disable"}).render_as_string(
+        hide_password=False
+    )
+    await relay.close()
+
+
+class TestDeafListener:
+    @pytest.mark.parametrize("relayed", [False], indirect=True)
+    async def test_through_a_relay_that_passes_notifications_it_listens(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        relayed: str,
+    ) -> None:
+        app = create_app(
+            replace(settings, data_version_url=relayed, data_version_check_seconds=0.5),
+            sessionmaker=sessionmaker,
+        )
+        async with serving(app) as client:
+            await listening(client, app.state.answers)
+
+    @pytest.mark.parametrize("relayed", [True], indirect=True)
+    async def test_a_listener_that_receives_no_notifications_keeps_nothing(
+        self,
+        settings: Settings,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        db: AsyncSession,
+        tokens: Tokens,
+        relayed: str,
+    ) -> None:
+        # given the listener behind a relay that drops notifications, which
+        # answers LISTEN and queries as usual
+        (code,) = await add_enterprises(db, 1)
+        headers = await tokens.headers()
+        app = create_app(
+            replace(settings, data_version_url=relayed, data_version_check_seconds=0.5),
+            sessionmaker=sessionmaker,
+        )
+        answers = app.state.answers
+        async with serving(app) as client:
+            await post_graphql(client, "{ __typename }")
+            answers.version.ensure_listening()
+            await asyncio.sleep(2)  # four probe intervals
+            # when a lookup is asked twice
+            before = answers.counts["off"]
+            for _ in range(2):
+                body = await ask(client, LOOKUP, {"code": code}, headers=headers)
+                assert body["data"]["enterprise"]["code"] == code
+        # then its probes never came back: nothing was trusted, kept or served
+        assert answers.version.live is False
+        assert (answers.counts["stored"], answers.counts["hit"]) == (0, 0)
+        assert answers.counts["off"] == before + 2
