@@ -30,6 +30,8 @@ import asyncpg
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from hub.metrics import RESPONSE_CACHE_LISTENING
+
 CHANNEL = "hub_data_changed"
 # Tables without the trigger (migration 0012): written on every request or
 # delivery, and no cached answer comes from them (hub/response_cache.py).
@@ -96,6 +98,7 @@ class DataVersion:
         if live != self.live:
             self.live = live
             self.bump()
+            RESPONSE_CACHE_LISTENING.inc(1 if live else -1)
 
     async def _listen_forever(self) -> None:
         while not self._closed:

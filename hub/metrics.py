@@ -67,6 +67,16 @@ AUDIT_BATCH = Histogram(
 AUDIT_BATCH_FAILURES = Counter(
     "hub_audit_batch_failures", "Audit group commits that failed."
 )
+RESPONSE_CACHE = Counter(
+    "hub_response_cache",
+    "Queries the response cache saw: hit, miss, stored, or off (not listening).",
+    ["result"],
+)
+RESPONSE_CACHE_LISTENING = Gauge(
+    "hub_response_cache_listening",
+    "Workers whose data version receives notifications (the cache serves).",
+    multiprocess_mode="livesum",
+)
 TOKENS_ISSUED = Counter("hub_tokens_issued", "Access tokens issued by /oauth/token.")
 TOKEN_REJECTIONS = Counter(
     "hub_token_rejections",

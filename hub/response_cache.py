@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from auth.caller import Caller
 from hub.config import Settings
 from hub.data_version import DataVersion
+from hub.metrics import RESPONSE_CACHE
 from resolvers.context import Context
 
 # Schema coordinates whose answers depend only on the key and on tables that
@@ -192,6 +193,7 @@ class ResponseCache:
         self.max_bytes = max_bytes
         self.size = 0
         self.counts = {"hit": 0, "miss": 0, "stored": 0, "off": 0}
+        self._counters = {k: RESPONSE_CACHE.labels(k) for k in self.counts}
         self._answers: OrderedDict[Key, Answer] = OrderedDict()
         self._who: dict[tuple[Caller, date], tuple[Caller, date]] = {}
 
@@ -231,7 +233,7 @@ class ResponseCache:
         """
         self.version.ensure_listening()
         if not self.version.live:
-            self.counts["off"] += 1
+            self._count("off")
             return None
         try:
             encoded = _exact(orjson.dumps(variables, option=orjson.OPT_SORT_KEYS))
@@ -252,10 +254,10 @@ class ResponseCache:
             if answer is not None:  # read before a write: never again
                 del self._answers[key]
                 self.size -= answer.size
-            self.counts["miss"] += 1
+            self._count("miss")
             return None
         self._answers.move_to_end(key)
-        self.counts["hit"] += 1
+        self._count("hit")
         if answer.codes:
             context.returned_codes.update(answer.codes.split(_SEPARATOR))
         return answer.data
@@ -283,8 +285,12 @@ class ResponseCache:
         while self.size > self.max_bytes:
             _, dropped = self._answers.popitem(last=False)
             self.size -= dropped.size
-        self.counts["stored"] += 1
+        self._count("stored")
         return fragment
+
+    def _count(self, result: str) -> None:
+        self.counts[result] += 1
+        self._counters[result].inc()
 
     async def aclose(self) -> None:
         await self.version.aclose()

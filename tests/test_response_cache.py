@@ -28,6 +28,7 @@ from tests.conftest import NOW, Credentials, Tokens, serving
 from tests.helpers import post_graphql, without_cost
 from tests.test_changes import RECORD_PENALTY, penalty
 from tests.test_enterprises_by_codes import add_enterprises
+from tests.test_metrics import scrape, value
 
 pytestmark = pytest.mark.anyio
 
@@ -140,6 +141,7 @@ class TestKept:
         (code,) = await add_enterprises(db, 1)
         headers = await tokens.headers()
         await listening(client, answers)
+        before = await scrape(client)
         # when
         first = await ask(client, LOOKUP, {"code": code}, headers=headers)
         second = await ask(client, LOOKUP, {"code": code}, headers=headers)
@@ -148,6 +150,14 @@ class TestKept:
         assert first["data"]["enterprise"]["code"] == code
         assert answers.counts["stored"] == 1
         assert answers.counts["hit"] == 1
+        # as /metrics shows
+        after = await scrape(client)
+        for result in ("stored", "hit", "miss"):
+            counted = value(after, "hub_response_cache_total", result=result)
+            assert (
+                counted - value(before, "hub_response_cache_total", result=result) == 1
+            )
+        assert value(after, "hub_response_cache_listening") >= 1
         # and both requests are in the audit log with the enterprise they read
         entries = (
             await db.scalars(
