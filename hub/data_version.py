@@ -136,8 +136,8 @@ class DataVersion:
         self._awaited = f"{PROBE}{self._name}:{self._probes}"
         self._returned = asyncio.Event()
         async with asyncio.timeout(self._check_seconds):
-            await connection.execute(
-                f"SELECT pg_notify('{CHANNEL}', '{self._awaited}')"
+            await connection.fetchval(
+                "SELECT pg_notify($1, $2)", CHANNEL, self._awaited
             )
             await self._returned.wait()
 

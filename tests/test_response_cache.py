@@ -7,7 +7,7 @@ moves the version, and while the listener is down nothing is kept or served.
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -297,20 +297,37 @@ class TestKey:
         assert answers.counts["hit"] == 0
 
 
+@dataclass(frozen=True, slots=True)
+class Kept:
+    """An enterprise whose lookup by a bank has just been kept."""
+
+    code: str
+    headers: dict[str, str]
+    answer: dict[str, Any]
+
+
+@pytest.fixture
+async def kept(
+    client: httpx.AsyncClient, answers: ResponseCache, db: AsyncSession, tokens: Tokens
+) -> Kept:
+    (code,) = await add_enterprises(db, 1)
+    headers = await tokens.headers()
+    await listening(client, answers)
+    answer = await ask(client, LOOKUP, {"code": code}, headers=headers)
+    assert answers.counts["stored"] == 1
+    return Kept(code, headers, answer)
+
+
 class TestInvalidation:
     async def test_a_write_committed_elsewhere_is_seen(
         self,
         client: httpx.AsyncClient,
         answers: ResponseCache,
         db: AsyncSession,
-        tokens: Tokens,
+        kept: Kept,
     ) -> None:
         # given a kept answer
-        (code,) = await add_enterprises(db, 1)
-        headers = await tokens.headers()
-        await listening(client, answers)
-        before = await ask(client, LOOKUP, {"code": code}, headers=headers)
-        assert before["data"]["enterprise"]["currentRating"]["grade"] == "GREEN"
+        assert kept.answer["data"]["enterprise"]["currentRating"]["grade"] == "GREEN"
 
         # when another process changes the grade with plain SQL
         async def downgrade() -> None:
@@ -322,7 +339,7 @@ class TestInvalidation:
             await db.commit()
 
         await committed_elsewhere(answers, downgrade)
-        after = await ask(client, LOOKUP, {"code": code}, headers=headers)
+        after = await ask(client, LOOKUP, {"code": kept.code}, headers=kept.headers)
         # then
         assert after["data"]["enterprise"]["currentRating"]["grade"] == "RED"
         assert answers.counts["hit"] == 0
@@ -331,44 +348,35 @@ class TestInvalidation:
         self,
         client: httpx.AsyncClient,
         answers: ResponseCache,
-        db: AsyncSession,
         tokens: Tokens,
         postgresql: AsyncEngine,
+        kept: Kept,
     ) -> None:
         # given a kept answer
-        (code,) = await add_enterprises(db, 1)
-        bank, epb = await tokens.headers(), await tokens.headers(AgencyKind.CITY_EPB)
-        await listening(client, answers)
-        before = await ask(client, LOOKUP, {"code": code}, headers=bank)
+        epb = await tokens.headers(AgencyKind.CITY_EPB)
         version = answers.version.value
         # when the bureau records a penalty through this worker
-        await ask(client, RECORD_PENALTY, {"input": penalty(code, 7)}, headers=epb)
+        await ask(client, RECORD_PENALTY, {"input": penalty(kept.code, 7)}, headers=epb)
         # then the worker moved the version itself at the commit: with the
         # write's notification and a marker's, committed after it, it is 3 on
         assert answers.version.value > version
         await notify(postgresql)
         await until(lambda: answers.version.value == version + 3)
         # and the answer shows the write
-        after = await ask(client, LOOKUP, {"code": code}, headers=bank)
+        after = await ask(client, LOOKUP, {"code": kept.code}, headers=kept.headers)
         numbers = [
             p["decisionNumber"] for p in after["data"]["enterprise"]["penalties"]
         ]
         assert "锡山环罚决〔2026〕7号" in numbers
-        assert len(numbers) == len(before["data"]["enterprise"]["penalties"]) + 1
+        assert len(numbers) == len(kept.answer["data"]["enterprise"]["penalties"]) + 1
 
     async def test_a_rolled_back_write_keeps_the_answers(
         self,
-        client: httpx.AsyncClient,
         answers: ResponseCache,
-        db: AsyncSession,
-        tokens: Tokens,
         postgresql: AsyncEngine,
+        kept: Kept,
     ) -> None:
-        # given a kept answer
-        (code,) = await add_enterprises(db, 1)
-        headers = await tokens.headers()
-        await listening(client, answers)
-        await ask(client, LOOKUP, {"code": code}, headers=headers)
+        # given a kept answer (kept)
         # when a write is rolled back, then a marker is committed
         version = answers.version.value
         async with postgresql.connect() as conn:
@@ -383,15 +391,10 @@ class TestInvalidation:
         self,
         client: httpx.AsyncClient,
         answers: ResponseCache,
-        db: AsyncSession,
-        tokens: Tokens,
         postgresql: AsyncEngine,
+        kept: Kept,
     ) -> None:
-        # given a kept answer
-        (code,) = await add_enterprises(db, 1)
-        headers = await tokens.headers()
-        await listening(client, answers)
-        await ask(client, LOOKUP, {"code": code}, headers=headers)
+        # given a kept answer (kept)
         # when the server ends the listening connection
         async with postgresql.connect() as conn:
             ended = await conn.scalar(
@@ -403,15 +406,15 @@ class TestInvalidation:
             )
         assert ended == 1
         await until(lambda: not answers.version.live)
-        down = await ask(client, LOOKUP, {"code": code}, headers=headers)
+        down = await ask(client, LOOKUP, {"code": kept.code}, headers=kept.headers)
         # then the answer came from the database, and nothing was kept
-        assert down["data"]["enterprise"]["code"] == code
+        assert down["data"]["enterprise"]["code"] == kept.code
         assert answers.counts["off"] >= 1
         assert (answers.counts["hit"], answers.counts["stored"]) == (0, 1)
         # and once it listens again, answers are kept anew
         await until(lambda: answers.version.live)
-        await ask(client, LOOKUP, {"code": code}, headers=headers)
-        await ask(client, LOOKUP, {"code": code}, headers=headers)
+        for _ in range(2):
+            await ask(client, LOOKUP, {"code": kept.code}, headers=kept.headers)
         assert (answers.counts["hit"], answers.counts["stored"]) == (1, 2)
 
 
