@@ -54,8 +54,8 @@ class Settings:
     # Answers of queries kept per worker until the data changes, in MB of
     # JSON (hub/response_cache.py); 0: off. PostgreSQL only.
     response_cache_mb: float = 16.0
-    # How often the data version's listening connection is checked, and how
-    # long a check may take (hub/data_version.py).
+    # How often the data version's listener proves that notifications reach
+    # it, and how long its probe may take to come back (hub/data_version.py).
     data_version_check_seconds: float = 2.0
     # Where the data version listens; None: HUB_DATABASE_URL. A pooler in
     # transaction mode cannot carry LISTEN: name the primary itself.
@@ -172,11 +172,10 @@ class Settings:
             raise ValueError(
                 "HUB_MAX_BODY_BYTES must be >= 1024 and HUB_IMPORT_MAX_ROWS >= 1"
             )
-        if self.response_cache_mb < 0 or self.data_version_check_seconds <= 0:
-            raise ValueError(
-                "HUB_RESPONSE_CACHE_MB must not be negative and "
-                "HUB_DATA_VERSION_CHECK_SECONDS must be positive"
-            )
+        if self.response_cache_mb < 0:
+            raise ValueError("HUB_RESPONSE_CACHE_MB must not be negative (0: off)")
+        if self.data_version_check_seconds <= 0:
+            raise ValueError("HUB_DATA_VERSION_CHECK_SECONDS must be positive")
         if self.subscription_poll_seconds <= 0:
             raise ValueError("HUB_SUBSCRIPTION_POLL_SECONDS must be positive")
         if self.audit_retention_days < 1:

@@ -1,9 +1,9 @@
 """Answers of queries kept per worker until the data changes (HUB_RESPONSE_CACHE_MB).
 
 Banks check the same portfolio again and again. An answer is kept under
-everything it depends on: the document and operation (as authorized), the variables, the
-caller (client, scopes, row rules: auth.caller.Caller) and the date in China
-Standard Time (the row rules' "today"). It is served only while the data
+everything it depends on: the document and operation (as authorized), the
+variables, the caller (client, scopes, row rules: auth.caller.Caller) and the
+date in China Standard Time (the row rules' "today"). It is served only while the data
 version it was read under is still current (hub/data_version.py: any
 committed write anywhere moves it), and never while the version's listener
 is not live.

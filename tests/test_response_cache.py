@@ -581,3 +581,15 @@ class TestDeafListener:
         assert answers.version.live is False
         assert (answers.counts["stored"], answers.counts["hit"]) == (0, 0)
         assert answers.counts["off"] == before + 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"response_cache_mb": -1}, "HUB_RESPONSE_CACHE_MB must not be negative"),
+        ({"data_version_check_seconds": 0}, "HUB_DATA_VERSION_CHECK_SECONDS must be"),
+    ],
+)
+def test_bad_settings_are_refused(changes: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Settings(database_url="sqlite+aiosqlite:///var/x.db", **changes)  # type: ignore[arg-type]
