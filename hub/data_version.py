@@ -70,6 +70,7 @@ class DataVersion:
         self._check_seconds = check_seconds
         self._task: asyncio.Task[None] | None = None
         self._closed = False
+        self._outage = False  # lost since it last listened (logged once)
         self._name = uuid.uuid4().hex
         self._probes = 0
         self._awaited = ""
@@ -107,7 +108,10 @@ class DataVersion:
             # Whatever ends it, the cache is off (live is false) until a new
             # connection listens: retrying is all there is to do.
             except Exception as e:
-                log.warning("data version listener lost: %s", type(e).__name__)
+                # Once per outage: a database down for an hour is one line.
+                if not self._outage:
+                    log.warning("data version listener lost: %s", type(e).__name__)
+                self._outage = True
             await asyncio.sleep(RETRY_SECONDS)
 
     async def _listen_once(self) -> None:
@@ -120,6 +124,7 @@ class DataVersion:
                 await self._probe(connection)
                 if not self.live:
                     log.info("data version listening")
+                    self._outage = False
                 self._set_live(True)
                 try:
                     await asyncio.wait_for(lost.wait(), self._check_seconds)
