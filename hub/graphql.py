@@ -238,7 +238,7 @@ class HubGraphQL(GraphQL[Context, None]):
         context = Context(
             request=request,
             response=response,
-            db=self.sessionmaker(),
+            sessions=self.sessionmaker,
             settings=self.settings,
             caller=caller_of(request),
             request_id=request_id_of(request.scope),

@@ -37,8 +37,10 @@ async def start_query(context: Context) -> None:
         and route_of(context.caller, OperationType.QUERY) is Route.REPLICA
     ):
         context.db = await context.replica.read_session(context.db)
-    else:
+    elif context.has_session:
         read_only_later(context.db)
+    else:  # not opened yet, maybe never (an answer from the response cache)
+        context.on_open = read_only_later
 
 
 async def end_operation(context: Context, result: Result | None) -> None:
@@ -64,7 +66,8 @@ async def end_operation(context: Context, result: Result | None) -> None:
             ]
     finally:
         try:
-            await context.db.close()
+            if context.has_session:
+                await context.db.close()
         except Exception:  # the database may be gone; the answer says so already
             log.warning("closing the session failed", exc_info=True)
 

@@ -170,7 +170,7 @@ class SocketGate:
         return SocketContext(
             request=handshake,
             response=Response(),
-            db=self.sessionmaker(),
+            sessions=self.sessionmaker,
             settings=self.settings,
             caller=Caller.public(),
             request_id=request_id,

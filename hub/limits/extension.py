@@ -238,6 +238,8 @@ def _note(context: Context, reason: str) -> None:
 async def _drop_session(context: Context) -> None:
     """Cancelled mid-statement, the connection's state is unknown: discard it
     (its transaction rolls back) rather than hand it back to the pool."""
+    if not context.has_session:
+        return
     try:
         await context.db.invalidate()
     except Exception:

@@ -68,7 +68,7 @@ class PublicGraphQL:
         context = Context(
             request=request,
             response=Response(),
-            db=self.sessionmaker(),
+            sessions=self.sessionmaker,
             settings=self.settings,
             caller=Caller.public(),
             request_id=request_id_of(request.scope),
