@@ -8,6 +8,8 @@ from auth.scopes import PURPOSE_REQUIRED, PURPOSES, Purpose
 PURPOSE_HEADER = "hub-purpose"
 CASE_REF_HEADER = "hub-case-ref"
 MAX_CASE_REF = 100
+# By name, once: Enum's own lookups cost a bank's request about 1 % of its CPU.
+_PURPOSES: dict[str, Purpose] = dict(Purpose.__members__)
 
 
 class PurposeError(ValueError):
@@ -29,11 +31,11 @@ def stated_purpose(caller: Caller, headers: Mapping[str, str]) -> Purpose | None
                 "PURPOSE_REQUIRED",
             )
         return None
-    if raw not in Purpose.__members__:
+    purpose = _PURPOSES.get(raw)
+    if purpose is None:
         raise PurposeError(
             f"Hub-Purpose {raw!r} is not a known purpose", "PURPOSE_UNKNOWN"
         )
-    purpose = Purpose(raw)
     if kind is None or purpose not in PURPOSES[kind]:
         who = kind.value if kind else "the anonymous public"
         raise PurposeError(
