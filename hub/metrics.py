@@ -90,6 +90,10 @@ WEBHOOK_FAILURES = Counter(
 )
 
 _operations: set[str] = set()
+# The labelled children of REQUESTS and LATENCY: prometheus_client's
+# labels() checks and joins its values on every call. The label sets are
+# bounded (operation names by MAX_OPERATION_NAMES), so this dict is too.
+_observed: dict[tuple[str, str, str, str], tuple[Counter, Histogram]] = {}
 
 
 def operation_label(name: str | None, outcome: Outcome) -> str:
@@ -119,8 +123,14 @@ def observe_request(
         outcome.value,
         record.agency_kind or NONE,
     )
-    REQUESTS.labels(*labels).inc()
-    LATENCY.labels(*labels).observe(time.perf_counter() - draft.started)
+    children = _observed.get(labels)
+    if children is None:
+        children = _observed[labels] = (
+            REQUESTS.labels(*labels),
+            LATENCY.labels(*labels),
+        )
+    children[0].inc()
+    children[1].observe(time.perf_counter() - draft.started)
 
 
 def token_rejected(source: str, reason: str | None) -> None:

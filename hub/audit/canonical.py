@@ -12,9 +12,10 @@ lowercase hex; the first entry's prev_hash is 64 zeros.
 """
 
 import dataclasses
+import functools
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,17 +64,29 @@ def record_document(record: AuditRecord) -> Document:
         "agency_id": r.agency_id,
         "agency_name": _text(r.agency_name),
         "agency_kind": _text(r.agency_kind),
-        "scopes": [safe_text(v) for v in r.scopes],
+        "scopes": _safe_list(r.scopes),
         "purpose": _text(r.purpose),
         "case_ref": _text(r.case_ref),
         "operation_name": _text(r.operation_name),
         "document_sha256": _text(r.document_sha256),
         "variables": json_safe(r.variables),
         "enterprises": [safe_text(v) for v in r.enterprises],
-        "fields": [safe_text(v) for v in r.fields],
+        "fields": _safe_list(r.fields),
         "denied": [safe_text(v) for v in r.denied],
         "reason": _text(r.reason),
     }
+
+
+def _safe_list(values: Sequence[str]) -> list[str]:
+    # A client's scopes and a document's fields come again and again.
+    if isinstance(values, tuple):
+        return list(_safe_texts(values))
+    return [safe_text(v) for v in values]
+
+
+@functools.lru_cache(maxsize=1024)
+def _safe_texts(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(safe_text(v) for v in values)
 
 
 def _text(value: str | None) -> str | None:

@@ -18,6 +18,7 @@ from starlette.datastructures import UploadFile
 from starlette.types import Scope
 
 from auth.caller import Caller
+from auth.scopes import Scope as GrantedScope
 from hub.audit.record import AuditRecord, EntryKind, Outcome
 
 # Secrets, and contact details that live in their own records (an objector's
@@ -75,9 +76,7 @@ class AuditDraft:
             agency_id=agency.agency_id if agency else None,
             agency_name=agency.agency_name if agency else None,
             agency_kind=agency.kind.value if agency and agency.kind else None,
-            scopes=tuple(sorted(s.value for s in agency.scopes))
-            if agency
-            else self.scopes,
+            scopes=scope_values(agency.scopes) if agency else self.scopes,
             purpose=self.purpose,
             case_ref=self.case_ref,
             operation_name=self.operation_name,
@@ -88,6 +87,13 @@ class AuditDraft:
             denied=self.denied,
             reason=self.reason,
         )
+
+
+@functools.lru_cache(maxsize=256)
+def scope_values(scopes: frozenset[GrantedScope]) -> tuple[str, ...]:
+    """A caller's scopes as the entry lists them, sorted; the same few sets
+    come again and again (one per client)."""
+    return tuple(sorted(s.value for s in scopes))
 
 
 def outcome_of_status(status: int) -> Outcome:
