@@ -40,6 +40,7 @@ from hub.db import is_unavailable
 from hub.direct import DirectQueries
 from hub.evaluate.loading import Policies
 from hub.executor import CompiledExecutor
+from hub.json_post import single_operation
 from hub.limits.extension import RequestLimits
 from hub.operation_session import CloseSession
 from hub.parse_cache import CachedParse, CachedValidation
@@ -211,7 +212,7 @@ class HubGraphQL(GraphQL[Context, None]):
                 purpose_case_ref(request.headers),
             )
         try:
-            response = await self.run(request)
+            response = await self._answer(request)
         except PersistedRefused as e:
             e.note(draft)
             response = error_response(e.status, e.message, e.code, reason=e.reason)
@@ -227,6 +228,39 @@ class HubGraphQL(GraphQL[Context, None]):
         finally:
             await request.close()  # uploaded files' temporary files
         await response(scope, receive, send)
+
+    async def _answer(self, request: Request) -> Response:
+        """strawberry's `run`; a plain JSON POST takes its steps directly
+        (hub/json_post.py)."""
+        operation = await single_operation(request)
+        if operation is None:
+            return await self.run(request)
+        adapter = self.request_adapter_class(request)
+        sub_response = await self.get_sub_response(request)
+        context = await self.get_context(request, response=sub_response)
+        data = GraphQLRequestData(
+            query=operation.get("query"),
+            variables=operation.get("variables"),
+            operation_name=operation.get("operationName"),
+            extensions=operation.get("extensions"),
+        )
+        data = await self.persisted.resolve(
+            data, caller_of(request), await document_id_of(adapter)
+        )
+        result = await self.execute_single(
+            request=request,
+            request_adapter=adapter,
+            sub_response=sub_response,
+            context=context,
+            root_value=None,  # the hub has none (get_root_value is strawberry's)
+            request_data=data,
+        )
+        response_data = await self.process_result(request=request, result=result)
+        if result.errors:
+            self._handle_errors(result.errors, response_data)
+        return self.create_response(
+            response_data=response_data, sub_response=sub_response
+        )
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
