@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from hub.audit.canonical import GENESIS_HASH, document_hash, record_document
-from hub.audit.chain import read_head, stream_entries
+from hub.audit.chain import lock_head, read_head, stream_entries
 from hub.audit.checkpoint import checkpoint_error, public_keys
 from hub.audit.writer import AuditRecordInvalid, AuditUnavailable, AuditWriter
 from hub.config import Settings
@@ -240,6 +240,28 @@ class TestFailure:
         await refusing()
         assert await writer.append(make_record(11)) == 1
         assert (await verify_with(engine, audit_settings(settings))).ok
+
+    async def test_an_append_that_waits_too_long_is_refused(
+        self, engine: AsyncEngine, settings: Settings
+    ) -> None:
+        # given: another transaction holds the chain's head, so the batch waits
+        writer = AuditWriter(engine, audit_settings(settings, audit_append_timeout=0.3))
+        await writer.start()
+        async with engine.connect() as holder:
+            await lock_head(holder)
+            # when
+            started = time.monotonic()
+            with pytest.raises(AuditUnavailable):
+                await writer.append(make_record(1))
+            waited = time.monotonic() - started
+            await holder.rollback()
+        # then: refused after the timeout, not when the database gave up (5 s);
+        # the entry still commits once the head is free (in doubt: refused,
+        # yet written), and the writer goes on
+        assert 0.3 <= waited < 3
+        assert await writer.append(make_record(2)) == 2
+        await writer.aclose()
+        assert await count(engine, AuditEntry) == 2
 
     async def test_unmigrated_database(
         self, settings: Settings, tmp_path: Path
