@@ -6,6 +6,7 @@ moves the version, and while the listener is down nothing is kept or served.
 """
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
+from starlette.requests import Request
 
 from hub.app import create_app
 from hub.config import Settings
@@ -23,6 +25,7 @@ from hub.data_version import APPLICATION_NAME, CHANNEL, UNWATCHED
 from hub.enums import AgencyKind, Grade
 from hub.models import AuditEntry, Base, CreditRating, Enterprise
 from hub.response_cache import ResponseCache
+from resolvers.context import Context
 from seeds import builders as b
 from tests.conftest import NOW, Credentials, Tokens, serving
 from tests.helpers import post_graphql, without_cost
@@ -316,6 +319,27 @@ async def kept(
     answer = await ask(client, LOOKUP, {"code": code}, headers=headers)
     assert answers.counts["stored"] == 1
     return Kept(code, headers, answer)
+
+
+class TestMemory:
+    async def test_a_kept_answer_leaves_no_cycle_behind(
+        self, client: httpx.AsyncClient, kept: Kept
+    ) -> None:
+        # given the collector keeping what it finds
+        gc.collect()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            # when the kept answer is served again
+            again = await ask(client, LOOKUP, {"code": kept.code}, headers=kept.headers)
+            gc.collect()
+            found = [o for o in gc.garbage if isinstance(o, Context | Request)]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+        # then reference counting freed the request and its context (a cycle
+        # between them left the collector a fifth of a worker's CPU)
+        assert again == kept.answer
+        assert found == []
 
 
 class TestInvalidation:
