@@ -5,6 +5,7 @@ the schema tells which datasets the selection reaches and each is fetched once
 for every enterprise in the response, then served as plain attributes.
 """
 
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -166,21 +167,28 @@ def select_policies(ctx: Context) -> AnySelect:
     )
 
 
+# The owner holds each row it is attached to, so the row holds its owner
+# weakly: no cycle (resolvers.views, Owner).
+
+
 def _attach_rating(by_id: dict[int, EnterpriseView], row: Sequence[Any]) -> None:
     rating = rating_view(row)
-    rating.enterprise = owner = by_id[rating.enterprise_id]
+    owner = by_id[rating.enterprise_id]
+    rating.owner = weakref.ref(owner)
     owner.ratings.append(rating)
 
 
 def _attach_penalty(by_id: dict[int, EnterpriseView], row: Sequence[Any]) -> None:
     penalty = penalty_view(row)
-    penalty.enterprise = owner = by_id[penalty.enterprise_id]
+    owner = by_id[penalty.enterprise_id]
+    penalty.owner = weakref.ref(owner)
     owner.penalties.append(penalty)
 
 
 def _attach_risk(by_id: dict[int, EnterpriseView], row: Sequence[Any]) -> None:
     risk = risk_view(row)
-    risk.enterprise = owner = by_id[risk.enterprise_id]
+    owner = by_id[risk.enterprise_id]
+    risk.owner = weakref.ref(owner)
     owner.risks.append(risk)
 
 

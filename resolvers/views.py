@@ -5,10 +5,11 @@ rows as ORM objects costs several times more). The schema serves their
 attributes as plain fields; nested datasets are attached once per selection.
 """
 
+import weakref
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Column, Table
 
@@ -26,6 +27,18 @@ from hub.enums import (
     Scheme,
     SupervisionCategory,
 )
+
+# A dataset row's enterprise (RatingView, PenaltyView, RiskView): the view
+# itself when the row is served alone (a page of ratings holds its
+# enterprises only through them), a weak reference when the enterprise holds
+# the row in its own lists (resolvers.graph): a strong one there made a cycle
+# of every enterprise with its rows, so that each answer was freed only by
+# the garbage collector, a batch of 1,000 several megabytes at a time.
+Owner: TypeAlias = "EnterpriseView | weakref.ref[EnterpriseView] | None"
+
+
+def owned_by(owner: Owner) -> "EnterpriseView | None":
+    return owner() if isinstance(owner, weakref.ref) else owner
 
 
 @dataclass(slots=True)
@@ -50,7 +63,16 @@ class RatingView:
     valid_from: date
     valid_to: date | None
     notice_until: date | None
-    enterprise: "EnterpriseView | None" = None
+    # See Owned: the enterprise, held weakly where it holds this row.
+    owner: "Owner" = None
+
+    @property
+    def enterprise(self) -> "EnterpriseView | None":
+        return owned_by(self.owner)
+
+    @enterprise.setter
+    def enterprise(self, value: "EnterpriseView | None") -> None:
+        self.owner = value
 
 
 @dataclass(slots=True)
@@ -70,7 +92,16 @@ class PenaltyView:
     authority_code: str
     publication_end_date: date
     status: PenaltyStatus
-    enterprise: "EnterpriseView | None" = None
+    # See Owned: the enterprise, held weakly where it holds this row.
+    owner: "Owner" = None
+
+    @property
+    def enterprise(self) -> "EnterpriseView | None":
+        return owned_by(self.owner)
+
+    @enterprise.setter
+    def enterprise(self, value: "EnterpriseView | None") -> None:
+        self.owner = value
 
 
 @dataclass(slots=True)
@@ -101,7 +132,16 @@ class RiskView:
     plan_filing_number: str | None
     plan_filed_on: date | None
     filing_authority: str | None
-    enterprise: "EnterpriseView | None" = None
+    # See Owned: the enterprise, held weakly where it holds this row.
+    owner: "Owner" = None
+
+    @property
+    def enterprise(self) -> "EnterpriseView | None":
+        return owned_by(self.owner)
+
+    @enterprise.setter
+    def enterprise(self, value: "EnterpriseView | None") -> None:
+        self.owner = value
 
     @property
     def air(self) -> MediumRiskView | None:
@@ -133,7 +173,7 @@ class PolicyView:
     status: PolicyStatus
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, weakref_slot=True)
 class EnterpriseView:
     id: int
     code: str

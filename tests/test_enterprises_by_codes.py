@@ -1,5 +1,6 @@
 """Batch lookups: input order, nulls, limits, and a constant number of queries."""
 
+import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -11,6 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hub.enums import AgencyKind, Grade
+from resolvers.views import EnterpriseView, RatingView
 from seeds import builders as b
 from tests.conftest import Tokens
 from tests.helpers import data_of, error_of, post_graphql
@@ -162,6 +164,29 @@ class TestEnterprisesByCodes:
             s for s in statements if "audit_" not in s and not s.startswith("BEGIN")
         ]
         assert len(reads) <= 8, "\n".join(s[:90] for s in reads)
+
+    async def test_the_answer_is_freed_without_the_collector(
+        self, client: httpx.AsyncClient, db: AsyncSession
+    ) -> None:
+        # given: enterprises whose rows point back to them, and the collector
+        # keeping what it finds
+        codes = await add_enterprises(db, 20)
+        gc.collect()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            # when
+            response = await post_graphql(client, FULL_BATCH_QUERY, {"codes": codes})
+            gc.collect()
+            found = [
+                o for o in gc.garbage if isinstance(o, EnterpriseView | RatingView)
+            ]
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+        # then: each row names its enterprise, and no view was left in a cycle
+        result = data_of(response)["enterprisesByCodes"]
+        assert [e["currentRating"]["enterprise"]["code"] for e in result] == codes
+        assert found == []
 
     async def test_queries_do_not_grow_with_the_batch(
         self, client: httpx.AsyncClient, db: AsyncSession, engine: AsyncEngine
