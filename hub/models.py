@@ -693,7 +693,7 @@ class AuditEntry(Base):
     denied: Mapped[list[str]] = mapped_column(JSON)
     reason: Mapped[str | None] = mapped_column(String(60))
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    hash: Mapped[str] = mapped_column(String(64))
 
     def __repr__(self) -> str:
         return f"AuditEntry({self.seq}, {self.outcome})"
