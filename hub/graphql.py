@@ -229,8 +229,8 @@ class HubGraphQL(GraphQL[Context, None]):
             await request.close()  # uploaded files' temporary files
             # The context holds the request, whose state holds the context: a
             # cycle only the garbage collector would free, with everything
-            # the request made (a fifth of a cached lookup's CPU went to
-            # collections). Nothing reads the context after the answer.
+            # the request made (README, "no reference cycle"). Nothing reads
+            # the context after the answer.
             scope.get("state", {}).pop("context", None)
         await response(scope, receive, send)
 
