@@ -37,8 +37,23 @@ from hub.enums import (
 Owner: TypeAlias = "EnterpriseView | weakref.ref[EnterpriseView] | None"
 
 
-def owned_by(owner: Owner) -> "EnterpriseView | None":
-    return owner() if isinstance(owner, weakref.ref) else owner
+class OwnedRow:
+    """A dataset row's `enterprise`, read through its `owner` (see Owner).
+
+    Each row type declares `owner` as its last dataclass field."""
+
+    __slots__ = ()
+    owner: Owner
+
+    @property
+    def enterprise(self) -> "EnterpriseView | None":
+        owner = self.owner
+        return owner() if isinstance(owner, weakref.ref) else owner
+
+    @enterprise.setter
+    def enterprise(self, value: "EnterpriseView | None") -> None:
+        # The slot is the row type's own (its dataclass field), not this class's.
+        self.owner = value  # type: ignore[misc]
 
 
 @dataclass(slots=True)
@@ -49,7 +64,7 @@ class DistrictView:
 
 
 @dataclass(slots=True)
-class RatingView:
+class RatingView(OwnedRow):
     id: int
     enterprise_id: int
     scheme: Scheme
@@ -63,20 +78,11 @@ class RatingView:
     valid_from: date
     valid_to: date | None
     notice_until: date | None
-    # See Owned: the enterprise, held weakly where it holds this row.
-    owner: "Owner" = None
-
-    @property
-    def enterprise(self) -> "EnterpriseView | None":
-        return owned_by(self.owner)
-
-    @enterprise.setter
-    def enterprise(self, value: "EnterpriseView | None") -> None:
-        self.owner = value
+    owner: "Owner" = None  # OwnedRow
 
 
 @dataclass(slots=True)
-class PenaltyView:
+class PenaltyView(OwnedRow):
     id: int
     enterprise_id: int
     decision_number: str
@@ -92,16 +98,7 @@ class PenaltyView:
     authority_code: str
     publication_end_date: date
     status: PenaltyStatus
-    # See Owned: the enterprise, held weakly where it holds this row.
-    owner: "Owner" = None
-
-    @property
-    def enterprise(self) -> "EnterpriseView | None":
-        return owned_by(self.owner)
-
-    @enterprise.setter
-    def enterprise(self, value: "EnterpriseView | None") -> None:
-        self.owner = value
+    owner: "Owner" = None  # OwnedRow
 
 
 @dataclass(slots=True)
@@ -115,7 +112,7 @@ class MediumRiskView:
 
 
 @dataclass(slots=True)
-class RiskView:
+class RiskView(OwnedRow):
     id: int
     enterprise_id: int
     overall_level: RiskLevel
@@ -132,16 +129,7 @@ class RiskView:
     plan_filing_number: str | None
     plan_filed_on: date | None
     filing_authority: str | None
-    # See Owned: the enterprise, held weakly where it holds this row.
-    owner: "Owner" = None
-
-    @property
-    def enterprise(self) -> "EnterpriseView | None":
-        return owned_by(self.owner)
-
-    @enterprise.setter
-    def enterprise(self, value: "EnterpriseView | None") -> None:
-        self.owner = value
+    owner: "Owner" = None  # OwnedRow
 
     @property
     def air(self) -> MediumRiskView | None:
