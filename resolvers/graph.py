@@ -5,7 +5,6 @@ the schema tells which datasets the selection reaches and each is fetched once
 for every enterprise in the response, then served as plain attributes.
 """
 
-import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -167,28 +166,24 @@ def select_policies(ctx: Context) -> AnySelect:
     )
 
 
-# The owner holds each row it is attached to, so the row holds its owner
-# weakly: no cycle (resolvers.views, Owner).
-
-
 def _attach_rating(by_id: dict[int, EnterpriseView], row: Sequence[Any]) -> None:
     rating = rating_view(row)
     owner = by_id[rating.enterprise_id]
-    rating.owner = weakref.ref(owner)
+    rating.held_by(owner)
     owner.ratings.append(rating)
 
 
 def _attach_penalty(by_id: dict[int, EnterpriseView], row: Sequence[Any]) -> None:
     penalty = penalty_view(row)
     owner = by_id[penalty.enterprise_id]
-    penalty.owner = weakref.ref(owner)
+    penalty.held_by(owner)
     owner.penalties.append(penalty)
 
 
 def _attach_risk(by_id: dict[int, EnterpriseView], row: Sequence[Any]) -> None:
     risk = risk_view(row)
     owner = by_id[risk.enterprise_id]
-    risk.owner = weakref.ref(owner)
+    risk.held_by(owner)
     owner.risks.append(risk)
 
 

@@ -55,6 +55,10 @@ class OwnedRow:
         # The slot is the row type's own (its dataclass field), not this class's.
         self.owner = value  # type: ignore[misc]
 
+    def held_by(self, owner: "EnterpriseView") -> None:
+        """`owner` holds this row in its own lists: refer back weakly."""
+        self.owner = weakref.ref(owner)  # type: ignore[misc]
+
 
 @dataclass(slots=True)
 class DistrictView:
